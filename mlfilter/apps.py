@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MlfilterConfig(AppConfig):
+    name = "mlfilter"
+    verbose_name = "ML filter"

@@ -1,0 +1,1 @@
+"""Pure trading core: no Django imports. Shared by the backtester and the live worker."""

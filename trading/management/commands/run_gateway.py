@@ -1,0 +1,68 @@
+"""`manage.py run_gateway --feed sim|replay --broker paper`: the market-data process."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from trading.engine.calendar import CmeCalendar, to_ns
+from trading.engine.ticks import NS_PER_S
+from trading.gateway import Gateway
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Run the gateway: feed -> validation -> bars -> trading cycle."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--feed", default=settings.MIA_FEED, choices=["sim", "replay", "ibkr", "dtc"])
+        parser.add_argument("--broker", default=settings.MIA_BROKER, choices=["paper", "ibkr"])
+        parser.add_argument("--data", type=Path, help="file to replay (--feed replay)")
+        parser.add_argument("--format", default="auto")
+        parser.add_argument("--tz", default=None)
+        parser.add_argument("--speed", type=float, default=float(settings.MIA_SIM_SPEED))
+        parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--start", default=None, help="simulated start time, ISO-8601 UTC (sim only)")
+        parser.add_argument("--minutes", type=float, default=None, help="stop after this much feed time")
+
+    def handle(self, *args, **opts) -> None:
+        if opts["speed"] <= 0:
+            raise CommandError("--speed must be positive")
+        if opts["broker"] != "paper":
+            raise CommandError("--broker ibkr is not available yet; use --broker paper")
+        feed = self._feed(opts)
+        gateway = Gateway(feed=feed, symbol=settings.MIA_SYMBOL, speed=opts["speed"], broker=opts["broker"],
+                          band_pct=settings.MIA_TICK_BAND_PCT)
+        signal.signal(signal.SIGTERM, lambda *_: gateway.stop())
+        self.stdout.write(f"gateway: feed={feed.source} broker={opts['broker']} speed={opts['speed']}x")
+        try:
+            stats = gateway.run(max_sim_seconds=opts["minutes"] * 60 if opts["minutes"] else None)
+        except KeyboardInterrupt:
+            stats = gateway.stats
+        self.stdout.write(f"gateway stopped: {stats.ticks} ticks, {stats.bars} bars, "
+                          f"{stats.quarantined} quarantined {stats.reasons}")
+
+    def _feed(self, opts: dict):
+        if opts["feed"] == "sim":
+            from trading.feeds.sim import SimulatedFeed
+
+            calendar = CmeCalendar()
+            start = to_ns(datetime.fromisoformat(opts["start"])) if opts["start"] else time.time_ns()
+            start = calendar.next_open(start)
+            if start > time.time_ns() + NS_PER_S:
+                self.stdout.write("market closed now: the simulated clock starts at the next session open")
+            return SimulatedFeed(start_ns=start, seed=opts["seed"], calendar=calendar)
+        if opts["feed"] == "replay":
+            from trading.feeds.replay import ReplayFeed
+
+            if not opts["data"] or not opts["data"].exists():
+                raise CommandError("--feed replay needs --data PATH to an existing file")
+            return ReplayFeed(opts["data"], fmt=opts["format"], tz=opts["tz"])
+        raise CommandError(f"--feed {opts['feed']} is not available yet; use sim or replay")

@@ -1,0 +1,117 @@
+"""Writes. Keyword-only arguments, one transaction each, side effects after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from mia_site.redis import redis_client
+from trading import roles
+from trading.engine.bars import ClosedBar
+from trading.models import AuditLog, Bar, QuarantinedTick, TradingState
+from trading.push import push
+
+log = logging.getLogger(__name__)
+State = TradingState.State
+STATE_CACHE_KEY = "mia:trading_state"
+
+
+class PermissionDenied(Exception):
+    """The actor's role does not allow this change."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked for a change: a logged-in user, or a named system actor (CLI, risk monitor)."""
+
+    name: str
+    user: Any = None
+    is_system: bool = False
+
+    @classmethod
+    def for_user(cls, user: Any) -> Actor:
+        return cls(name=user.get_username(), user=user)
+
+
+def can_set_state(actor: Actor, to: str) -> bool:
+    if actor.is_system:
+        return True
+    needed = roles.RISK_ADMIN if to == State.ACTIVE else roles.OPERATOR
+    return roles.has_role(actor.user, needed)
+
+
+@transaction.atomic
+def set_trading_state(*, to: str, actor: Actor, reason: str) -> TradingState:
+    """Latch a new trading state, audit it, then cache and broadcast it once committed."""
+    if to not in State.values:
+        raise ValueError(f"unknown trading state {to!r}")
+    if not can_set_state(actor, to):
+        raise PermissionDenied(f"{actor.name} may not set the trading state to {to}")
+    if not reason.strip():
+        raise ValueError("a reason is required")
+    row, _ = TradingState.objects.select_for_update().get_or_create(pk=TradingState.SINGLETON_ID)
+    before = {"state": row.state, "reason": row.reason}
+    row.state, row.reason, row.changed_by = to, reason.strip()[:500], actor.name
+    row.save()
+    AuditLog.objects.create(user=actor.user, actor=actor.name, action=f"trading_state.{to.lower()}",
+                            reason=reason.strip()[:500], before=before,
+                            after={"state": row.state, "reason": row.reason})
+    payload = state_message(row)
+    transaction.on_commit(lambda: _publish_state(payload))
+    return row
+
+
+def state_message(row: TradingState) -> dict[str, Any]:
+    return {"state": row.state, "reason": row.reason, "changed_by": row.changed_by,
+            "changed_at": row.changed_at.isoformat() if row.changed_at else None}
+
+
+def _publish_state(payload: dict[str, Any]) -> None:
+    client = redis_client()
+    if client is not None:
+        try:
+            client.set(STATE_CACHE_KEY, payload["state"])
+        except Exception:  # noqa: BLE001 - the database holds the truth; the cache is a shortcut
+            log.warning("could not cache the trading state in Redis", exc_info=True)
+    push("state", payload)
+
+
+def ensure_trading_state() -> TradingState:
+    """Create the state row once (ACTIVE) on a fresh install; never overwrite a latched state."""
+    row, created = TradingState.objects.get_or_create(
+        pk=TradingState.SINGLETON_ID, defaults={"state": State.ACTIVE, "reason": "initial setup",
+                                                "changed_by": "setup"})
+    if created:
+        AuditLog.objects.create(actor="setup", action="trading_state.init", after={"state": row.state})
+    return row
+
+
+def record_bar(*, bar: ClosedBar, source: str) -> Bar | None:
+    """Store a closed bar and enqueue the trading cycle for it after commit.
+
+    A bar already stored for the same (symbol, ts) is left alone and nothing is enqueued: a
+    gateway restart replaying the last minute must not trade the same bar twice.
+    """
+    from trading.tasks import on_bar  # tasks import services; keep the cycle out of import time
+
+    try:
+        with transaction.atomic():
+            row = Bar.objects.create(
+                symbol=bar.symbol, ts=bar.ts, open=bar.open, high=bar.high, low=bar.low, close=bar.close,
+                volume=bar.volume, buy_volume=bar.buy_volume, sell_volume=bar.sell_volume, bid=bar.bid,
+                ask=bar.ask, tick_count=bar.tick_count, source=source)
+            transaction.on_commit(lambda: on_bar.delay(row.pk))
+    except IntegrityError:
+        log.info("bar %s %s already stored; not enqueued again", bar.symbol, bar.ts)
+        return None
+    return row
+
+
+@transaction.atomic
+def quarantine_ticks(*, rows: Iterable[QuarantinedTick]) -> int:
+    created = QuarantinedTick.objects.bulk_create(list(rows), batch_size=500)
+    return len(created)

@@ -1,0 +1,71 @@
+"""Dashboard pages and htmx partials. Small views; the work lives in services and selectors."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from mia_site.redis import redis_client
+from trading import health, selectors, services
+
+KILL_ACTIONS = {"halt": "HALTED", "reduce": "REDUCING", "resume": "ACTIVE"}
+
+
+def _gateway_beat() -> dict:
+    client = redis_client()
+    try:
+        raw = client.get("mia:gateway") if client is not None else None
+    except Exception:  # noqa: BLE001 - the page still renders; the health strip shows the fault
+        raw = None
+    return json.loads(raw) if raw else {}
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    bars = selectors.recent_bars(settings.MIA_SYMBOL, limit=240)
+    beat = _gateway_beat()
+    context = {
+        "state": selectors.trading_state(),
+        "bars": [b.as_message() for b in bars],
+        "gateway": beat,
+        "simulated": beat.get("simulated", settings.MIA_FEED == "sim"),
+        "quarantined": selectors.quarantined_count(),
+        "audit": selectors.audit_trail(limit=10),
+        "exchange_tz": settings.MIA_EXCHANGE_TZ,
+    }
+    return render(request, "trading/dashboard.html", context)
+
+
+@require_GET
+def state_partial(request: HttpRequest) -> HttpResponse:
+    return render(request, "trading/_state.html", {"state": selectors.trading_state()})
+
+
+@require_POST
+def killswitch(request: HttpRequest) -> HttpResponse:
+    """The dashboard's kill switch (htmx). The confirmation step is in the page's dialog."""
+    action = request.POST.get("action", "")
+    reason = request.POST.get("reason", "").strip() or f"{action} from the dashboard"
+    if action not in KILL_ACTIONS:
+        return HttpResponse("unknown action", status=400)
+    try:
+        services.set_trading_state(to=KILL_ACTIONS[action], actor=services.Actor.for_user(request.user),
+                                   reason=reason)
+    except services.PermissionDenied as exc:
+        return render(request, "trading/_state.html", {"state": selectors.trading_state(), "error": str(exc)},
+                      status=403)
+    return render(request, "trading/_state.html", {"state": selectors.trading_state()})
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = health.report()
+    return JsonResponse(report, status=200 if report["status"] != "down" else 503)
