@@ -12,8 +12,8 @@
     const trace = {x: bars.map((b) => b.ts), y: bars.map((b) => b.close), mode: "lines", name: "ES",
                    line: {color: "#2f80ed", width: 1.5}};
     const layout = {margin: {l: 50, r: 10, t: 10, b: 30}, height: 320, paper_bgcolor: "rgba(0,0,0,0)",
-                    plot_bgcolor: "rgba(0,0,0,0)", xaxis: {type: "date"}, yaxis: {tickformat: ".2f"},
-                    showlegend: false};
+                    plot_bgcolor: "rgba(0,0,0,0)", font: {color: "#8a96a3"}, showlegend: false,
+                    xaxis: {type: "date", gridcolor: "#222b35"}, yaxis: {tickformat: ".2f", gridcolor: "#222b35"}};
     Plotly.newPlot(chartDiv, [trace], layout, {responsive: true, displaylogo: false});
     chartReady = true;
   }

@@ -56,7 +56,10 @@ def read_ticks(path: Path, *, tz: str = "UTC") -> TickFile:
     if times.dt.tz is None:
         times = times.dt.tz_localize(tz).dt.tz_convert("UTC")
     prices = pd.to_numeric(frame.iloc[:, p_col], errors="coerce")
-    sizes = pd.to_numeric(frame.iloc[:, s_col], errors="coerce") if s_col is not None else pd.Series(1.0, index=frame.index)
+    if s_col is not None:
+        sizes = pd.to_numeric(frame.iloc[:, s_col], errors="coerce")
+    else:
+        sizes = pd.Series(1.0, index=frame.index)
     blank = (raw_time == "") & frame.iloc[:, p_col].str.strip().eq("")
     bad = (times.isna() | prices.isna() | sizes.isna()) & ~blank
     rejected = [(int(i) + 2, "unparseable time, price or size") for i in frame.index[bad]]

@@ -79,19 +79,18 @@ class TickValidator:
         if not math.isfinite(size) or size <= 0.0:
             return BAD_SIZE
         bid, ask = tick.bid, tick.ask
-        if bid is not None and ask is not None:
-            if not (math.isfinite(bid) and math.isfinite(ask)) or bid <= 0.0 or bid >= ask:
-                return CROSSED
-        if tick.seq is not None:
-            if tick.seq <= self.last_seq:
-                return DUPLICATE
+        if bid is not None and ask is not None and (
+                not (math.isfinite(bid) and math.isfinite(ask)) or bid <= 0.0 or bid >= ask):
+            return CROSSED
+        if tick.seq is not None and tick.seq <= self.last_seq:
+            return DUPLICATE
         ts = tick.ts_ns
         if ts < self.last_ts:
             return OUT_OF_ORDER
         last = self.last_price
-        if last > 0.0 and abs(price - last) > self.band * last and ts - self.last_ts < self.reanchor_after_ns:
-            if not self._confirm_jump(price):
-                return JUMP
+        in_gap = ts - self.last_ts >= self.reanchor_after_ns
+        if last > 0.0 and abs(price - last) > self.band * last and not in_gap and not self._confirm_jump(price):
+            return JUMP
         self._jumps = 0
         self.last_ts = ts
         self.last_price = price

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from trading.engine.ticks import NS_PER_S, Tick
 from trading.engine.tickfile import is_tick_file, read_ticks
+from trading.engine.ticks import NS_PER_S, Tick
 
 
 class ReplayFeed:

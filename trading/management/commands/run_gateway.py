@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from trading.engine.calendar import CmeCalendar, to_ns
 from trading.engine.ticks import NS_PER_S
 from trading.gateway import Gateway
+from trading.models import Bar
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,10 @@ class Command(BaseCommand):
             start = calendar.next_open(start)
             if start > time.time_ns() + NS_PER_S:
                 self.stdout.write("market closed now: the simulated clock starts at the next session open")
-            return SimulatedFeed(start_ns=start, seed=opts["seed"], calendar=calendar)
+            # Continue from the last stored close so a restart does not jump the chart.
+            closes = Bar.objects.filter(symbol=settings.MIA_SYMBOL).order_by("-ts").values_list("close", flat=True)
+            last = closes.first()
+            return SimulatedFeed(start_ns=start, seed=opts["seed"], calendar=calendar, start_price=last or 4800.0)
         if opts["feed"] == "replay":
             from trading.feeds.replay import ReplayFeed
 

@@ -1,0 +1,107 @@
+"""The real stack as `make run` starts it, in a scratch var/ dir on free ports, plus headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.integration.conftest import free_port
+from tests.shared_data import REPO, need
+
+CHROMIUM = os.environ.get("MIA_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+ADMIN = ("e2e-admin", "e2e-password-123")
+
+
+@dataclass
+class Stack:
+    url: str
+    env: dict
+    proc: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    def start(self, timeout: float = 180) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process's lifetime
+        self.proc = subprocess.Popen(["make", "run"], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"make run exited early; see {self.log_path}")
+            try:
+                body = requests.get(self.url + "/healthz", timeout=2).json()
+                if body["status"] == "ok":
+                    return
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(1)
+        raise RuntimeError(f"stack not healthy after {timeout}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    need(shutil.which("make") is not None, "make not installed")
+    need(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    var = tmp_path_factory.mktemp("var")
+    port = free_port()
+    env = {**os.environ, "MIA_VAR_DIR": str(var), "MIA_PORT": str(port), "MIA_REDIS_PORT": str(free_port()),
+           "MIA_ADMIN_USER": ADMIN[0], "MIA_ADMIN_PASSWORD": ADMIN[1], "MIA_SIM_SPEED": "5",
+           "MIA_DEBUG": "0"}
+    for key in ("DJANGO_SETTINGS_MODULE", "REDIS_URL", "DATABASE_URL"):
+        env.pop(key, None)
+    ARTIFACTS.mkdir(exist_ok=True)
+    stack = Stack(url=f"http://127.0.0.1:{port}", env=env, log_path=ARTIFACTS / "e2e-stack.log")
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+    page.console_errors = errors
+    yield page
+    context.close()
+
+
+def login(page, url: str, username: str = ADMIN[0], password: str = ADMIN[1]) -> None:
+    page.goto(url + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")

