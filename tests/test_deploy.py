@@ -29,11 +29,9 @@ def test_bad_settings_fail_loudly(tmp_path):
     assert result.returncode != 0 and "MIA_DEBUG" in result.stderr
 
 
-@pytest.mark.parametrize("package", PURE)
+@pytest.mark.parametrize("package", [p for p in PURE if (REPO / p).is_dir()])
 def test_pure_cores_import_without_django(package):
     folder = REPO / package
-    if not folder.is_dir():
-        pytest.skip(f"{package} not present yet")
     modules = [".".join(p.relative_to(REPO).with_suffix("").parts) for p in folder.rglob("*.py")
                if p.name not in ("__init__.py",) and "benchmarks" not in p.name]
     code = ("import importlib, sys\n"

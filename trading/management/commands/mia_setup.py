@@ -11,7 +11,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
@@ -31,7 +31,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         with transaction.atomic():
             for role in roles.ROLES:
-                Group.objects.get_or_create(name=role)
+                group, _ = Group.objects.get_or_create(name=role)
+                group.permissions.set(role_permissions(role))
             services.ensure_trading_state()
             for name, task, queue, every in SCHEDULES:
                 seed_schedule(name=name, task=task, queue=queue, every=every)
@@ -65,6 +66,21 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"Created user 'admin' with password: {password}"))
             self.stdout.write(f"(kept in {secret_file}, mode 0600; shown only this once)")
         self.stdout.write(f"MIA is at {url} — log in as admin (password in {secret_file}).")
+
+
+APPS = ("trading", "options", "mlfilter", "django_celery_beat", "authtoken")
+# Model permissions for the admin; the role checks in the admin classes and services still apply on top.
+OPERATOR_EDITS = {"change_strategyconfig", "add_newsevent", "change_newsevent", "delete_newsevent"}
+
+
+def role_permissions(role: str) -> list[Permission]:
+    perms = Permission.objects.filter(content_type__app_label__in=APPS)
+    if role == roles.RISK_ADMIN:
+        return list(perms)
+    allowed = [p for p in perms if p.codename.startswith("view_")]
+    if role == roles.OPERATOR:
+        allowed += [p for p in perms if p.codename in OPERATOR_EDITS]
+    return allowed
 
 
 def seed_schedule(*, name: str, task: str, queue: str, every: int | dict) -> PeriodicTask:

@@ -1,8 +1,7 @@
-"""Trading data: bars, quarantined ticks, the latched trading state and its audit trail."""
+"""Market data: closed bars and the ticks the gateway refused."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
 
@@ -59,40 +58,3 @@ class QuarantinedTick(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-
-
-class TradingState(models.Model):
-    """The one latched trading state. Only a risk admin moves it back to ACTIVE."""
-
-    class State(models.TextChoices):
-        ACTIVE = "ACTIVE", "Active"
-        REDUCING = "REDUCING", "Reduce only"
-        HALTED = "HALTED", "Halted"
-
-    SINGLETON_ID = 1
-
-    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
-    reason = models.CharField(max_length=500, blank=True)
-    changed_at = models.DateTimeField(auto_now=True)
-    changed_by = models.CharField(max_length=150, blank=True)
-
-    def __str__(self) -> str:
-        return self.state
-
-
-class AuditLog(models.Model):
-    """Who did what, when, why, with the value before and after. Never updated, only added."""
-
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    actor = models.CharField(max_length=150)
-    action = models.CharField(max_length=64)
-    reason = models.CharField(max_length=500, blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action}"
