@@ -18,3 +18,7 @@ STORAGES = {
 DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
 # No Redis in unit tests: the state cache and heartbeats go through this switch.
 MIA_REDIS_ENABLED = False
+# Tests serve static files through the finders; no collectstatic run is needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+(VAR_DIR / "staticfiles").mkdir(parents=True, exist_ok=True)
