@@ -59,3 +59,6 @@ def csrf_token(client: Client) -> str:
     """Load the dashboard to get a CSRF cookie, as a browser would."""
     client.get("/")
     return client.cookies["csrftoken"].value
+
+
+from tests.redis_fixtures import real_redis, redis_url  # noqa: E402,F401 - shared fixtures

@@ -10,11 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trading import health, selectors, services
-from trading.views import KILL_ACTIONS
 
 
 class KillSwitchSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=sorted(KILL_ACTIONS))
+    action = serializers.ChoiceField(choices=sorted(services.KILL_ACTIONS))
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
@@ -34,7 +33,7 @@ class StatusView(APIView):
 
 
 class KillSwitchView(APIView):
-    """Halt or reduce (operator), resume (risk_admin only)."""
+    """Halt, reduce or flatten (operator); resume (risk_admin only)."""
 
     @extend_schema(request=KillSwitchSerializer, responses={200: StateSerializer})
     def post(self, request: Request) -> Response:
@@ -43,8 +42,7 @@ class KillSwitchView(APIView):
         action = body.validated_data["action"]
         reason = body.validated_data.get("reason") or f"{action} via API"
         try:
-            row = services.set_trading_state(to=KILL_ACTIONS[action], actor=services.Actor.for_user(request.user),
-                                             reason=reason)
+            row = services.kill_switch(action=action, actor=services.Actor.for_user(request.user), reason=reason)
         except services.PermissionDenied as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
         return Response(services.state_message(row))

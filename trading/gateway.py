@@ -18,10 +18,13 @@ from typing import Protocol
 from django.utils import timezone
 
 from mia_site.redis import redis_client
-from trading import services
+from trading import order_stream, services
+from trading.desk import Desk
 from trading.engine.bars import BarBuilder, ClosedBar
 from trading.engine.ticks import NS_PER_S, Tick, TickValidator
 from trading.models import QuarantinedTick
+from trading.order_stream import CommandConsumer
+from trading.pnl import pnl_snapshot
 from trading.push import push
 
 log = logging.getLogger(__name__)
@@ -53,7 +56,8 @@ class Gateway:
     def __init__(self, *, feed: Feed, symbol: str, speed: float = 1.0, broker: str = "paper",
                  band_pct: float = 2.0, push_ticks_per_s: float = 4.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 on_bar: Callable[[ClosedBar], None] | None = None) -> None:
+                 on_bar: Callable[[ClosedBar], None] | None = None, desk: Desk | None = None,
+                 commands: CommandConsumer | None = None) -> None:
         self.feed = feed
         self.symbol = symbol
         self.speed = speed
@@ -64,6 +68,11 @@ class Gateway:
         self.clock, self.sleep = clock, sleep
         self.push_interval = 1.0 / push_ticks_per_s
         self.on_bar = on_bar
+        self.desk = desk
+        self.commands = commands
+        self._next_poll = 0.0
+        self._next_sweep = 0.0
+        self._next_pnl = 0.0
         self._quarantine: list[QuarantinedTick] = []
         self._anchor: tuple[int, float] | None = None
         self._next_push = 0.0
@@ -104,6 +113,8 @@ class Gateway:
             stats.last_price, stats.last_tick_ns, stats.last_tick_wall = tick.price, tick.ts_ns, time.time()
             if closed is not None:
                 self._store_bar(closed)
+            if self.desk is not None:
+                self._trade(tick, now)
             if now >= self._next_push:
                 self._next_push = now + self.push_interval
                 push("tick", {"symbol": self.symbol, "ts": _iso(tick.ts_ns), "price": tick.price,
@@ -111,6 +122,19 @@ class Gateway:
         if now >= self._next_beat:
             self._flush_quarantine()
             self._heartbeat()
+
+    def _trade(self, tick: Tick, now: float) -> None:
+        """Broker work on a valid tick: commands in, executions out, P&L marked to market."""
+        if self.commands is not None and now >= self._next_poll:
+            self._next_poll = now + 0.1
+            self.commands.poll()
+            if now >= self._next_sweep:
+                self._next_sweep = now + 2.0
+                order_stream.sweep_outbox(self.commands.client)
+        self.desk.on_tick(tick)
+        if now >= self._next_pnl:
+            self._next_pnl = now + 1.0
+            push("pnl", pnl_snapshot(self.symbol, tick.price))
 
     def _pace(self, ts_ns: int) -> None:
         """Sleep so simulated time runs at `speed` x wall time; re-anchor across long gaps."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from trading.models import AuditLog, Bar, QuarantinedTick, TradingState
+from trading.models import AuditLog, Bar, QuarantinedTick, Signal, TradingState
 
 
 def trading_state() -> TradingState:
@@ -28,3 +28,7 @@ def audit_trail(limit: int = 50) -> QuerySet[AuditLog]:
 
 def quarantined_count() -> int:
     return QuarantinedTick.objects.count()
+
+
+def recent_signals(limit: int = 15) -> QuerySet[Signal]:
+    return Signal.objects.order_by("-ts")[:limit]

@@ -62,7 +62,44 @@ def set_trading_state(*, to: str, actor: Actor, reason: str) -> TradingState:
                             after={"state": row.state, "reason": row.reason})
     payload = state_message(row)
     transaction.on_commit(lambda: _publish_state(payload))
+    if to == State.HALTED:  # block new orders and cancel working ones
+        transaction.on_commit(lambda: _order_command("cancel_all", reason))
+    elif to == State.REDUCING:  # keep protective exits, cancel entries that would add risk
+        transaction.on_commit(lambda: _order_command("cancel_entries", reason))
     return row
+
+
+@transaction.atomic
+def flatten_all(*, actor: Actor, reason: str) -> TradingState:
+    """Halt, cancel every working order and close the position at market."""
+    row = set_trading_state(to=State.HALTED, actor=actor, reason=reason)
+    AuditLog.objects.create(user=actor.user, actor=actor.name, action="flatten", reason=reason[:500])
+    transaction.on_commit(lambda: _order_command("flatten", reason))
+    return row
+
+
+KILL_ACTIONS = {"halt": State.HALTED, "reduce": State.REDUCING, "resume": State.ACTIVE, "flatten": State.HALTED}
+
+
+def kill_switch(*, action: str, actor: Actor, reason: str) -> TradingState:
+    """The kill switch's four buttons: halt, reduce only, flatten all (halt + close), resume."""
+    if action not in KILL_ACTIONS:
+        raise ValueError(f"unknown kill-switch action {action!r}")
+    if action == "flatten":
+        return flatten_all(actor=actor, reason=reason)
+    return set_trading_state(to=KILL_ACTIONS[action], actor=actor, reason=reason)
+
+
+def _order_command(action: str, reason: str) -> None:
+    from trading import order_stream
+
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        order_stream.publish(client, action=action, reason=reason[:200])
+    except Exception:  # noqa: BLE001 - the gateway also refuses new entries by reading the latched state
+        log.exception("could not publish %s to the gateway", action)
 
 
 def state_message(row: TradingState) -> dict[str, Any]:

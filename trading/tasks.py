@@ -6,8 +6,9 @@ import logging
 
 from celery import shared_task
 
-from trading import health, selectors
-from trading.models import Bar
+from trading import cycle, execution, health, monitor, selectors
+from trading.models import Bar, Fill
+from trading.pnl import pnl_snapshot
 from trading.push import push
 from trading.services import state_message
 
@@ -17,19 +18,41 @@ log = logging.getLogger(__name__)
 @shared_task(name="trading.on_bar", autoretry_for=(ConnectionError,), retry_backoff=True, retry_jitter=True,
              max_retries=5)
 def on_bar(bar_id: int) -> int | None:
-    """The trading cycle for one closed bar (the engine joins here in the signal-engine issue)."""
+    """The trading cycle for one closed bar: engine, decision, Signal row, dashboard."""
     bar = Bar.objects.filter(pk=bar_id).first()
     if bar is None:
         log.warning("on_bar: bar %s not found; ignored", bar_id)
         return None
     push("bar", bar.as_message())
+    result = cycle.run_cycle(bar=bar)
+    signal = None
+    if result is not None:
+        signal, features = result
+        execution.manage_position(bar=bar, signal=signal, features=features)
+        execution.consider_entry(signal=signal, bar=bar, features=features)
+        push("signal", signal.as_message())
     push("state", state_message(selectors.trading_state()))
-    return bar.pk
+    return signal.pk if signal is not None else None
 
 
 @shared_task(name="mia.health_check")
 def health_check() -> str:
-    """Every minute (beat): compute health and push it to the dashboard."""
+    """Every minute (beat): compute health, push it, and halt if the feed or broker is lost."""
     report = health.report()
     push("health", report)
+    monitor.check_connections(feed_age_s=report["feed_age_s"], gateway_alive=report["gateway"].get("ok", False))
     return report["status"]
+
+
+@shared_task(name="trading.on_fill")
+def on_fill(fill_id: int) -> int | None:
+    """After a fill: push it with the P&L, then let the catastrophe monitor look at the account."""
+    fill = Fill.objects.select_related("order__intent").filter(pk=fill_id).first()
+    if fill is None:
+        log.warning("on_fill: fill %s not found; ignored", fill_id)
+        return None
+    push("fill", {"id": fill.pk, "ts": fill.ts.isoformat(), "side": fill.side, "qty": fill.qty, "price": fill.price,
+                  "role": fill.order.intent.role, "client_order_id": fill.order.client_order_id})
+    push("pnl", pnl_snapshot(fill.order.intent.symbol, fill.price))
+    monitor.check_account(at=fill.ts, last_price=fill.price)
+    return fill.pk

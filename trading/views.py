@@ -14,8 +14,6 @@ from django.views.decorators.http import require_GET, require_POST
 from mia_site.redis import redis_client
 from trading import health, selectors, services
 
-KILL_ACTIONS = {"halt": "HALTED", "reduce": "REDUCING", "resume": "ACTIVE"}
-
 
 def _gateway_beat() -> dict:
     client = redis_client()
@@ -37,6 +35,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "simulated": beat.get("simulated", settings.MIA_FEED == "sim"),
         "quarantined": selectors.quarantined_count(),
         "audit": selectors.audit_trail(limit=10),
+        "signals": selectors.recent_signals(limit=15),
         "exchange_tz": settings.MIA_EXCHANGE_TZ,
     }
     return render(request, "trading/dashboard.html", context)
@@ -52,11 +51,10 @@ def killswitch(request: HttpRequest) -> HttpResponse:
     """The dashboard's kill switch (htmx). The confirmation step is in the page's dialog."""
     action = request.POST.get("action", "")
     reason = request.POST.get("reason", "").strip() or f"{action} from the dashboard"
-    if action not in KILL_ACTIONS:
+    if action not in services.KILL_ACTIONS:
         return HttpResponse("unknown action", status=400)
     try:
-        services.set_trading_state(to=KILL_ACTIONS[action], actor=services.Actor.for_user(request.user),
-                                   reason=reason)
+        services.kill_switch(action=action, actor=services.Actor.for_user(request.user), reason=reason)
     except services.PermissionDenied as exc:
         return render(request, "trading/_state.html", {"state": selectors.trading_state(), "error": str(exc)},
                       status=403)

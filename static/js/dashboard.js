@@ -42,7 +42,38 @@
     el("sim-badge").hidden = !g.simulated;
   }
 
-  const handlers = {tick: onTick, state: onState, health: onHealth};
+  const gaugeDiv = el("confluence-gauge");
+  const MAX_SIGNALS = 15;
+
+  function drawGauge(value, label) {
+    const data = [{type: "indicator", mode: "gauge+number", value: value, number: {valueformat: ".3f"},
+      title: {text: label || "confluence", font: {size: 14}},
+      gauge: {axis: {range: [0, 1]}, bar: {color: "#2f80ed"}, steps: [
+        {range: [0, 0.25], color: "#5b1f22"}, {range: [0.25, 0.40], color: "#3d2a2b"},
+        {range: [0.40, 0.60], color: "#26303a"}, {range: [0.60, 0.75], color: "#23392c"},
+        {range: [0.75, 1], color: "#1e4d2f"}]}}];
+    Plotly.react(gaugeDiv, data, {height: 170, margin: {l: 20, r: 20, t: 30, b: 0},
+      paper_bgcolor: "rgba(0,0,0,0)", font: {color: "#e6e9ee"}}, {displayModeBar: false, responsive: true});
+  }
+
+  function onSignal(d) {
+    drawGauge(d.confluence, d.label);
+    const feed = el("signal-feed");
+    const empty = el("no-signals");
+    if (empty) empty.remove();
+    const item = document.createElement("li");
+    item.className = "signal label-" + d.label.toLowerCase();
+    item.dataset.id = d.id;
+    const time = document.createElement("time");
+    time.textContent = new Date(d.ts).toISOString().slice(11, 16);
+    const strong = document.createElement("strong");
+    strong.textContent = d.label;
+    item.append(time, " ", strong, ` ${d.confluence.toFixed(3)} · ${d.regime} · ${d.strategy}`);
+    feed.prepend(item);
+    while (feed.children.length > MAX_SIGNALS) feed.lastElementChild.remove();
+  }
+
+  const handlers = {tick: onTick, state: onState, health: onHealth, signal: onSignal};
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
@@ -80,6 +111,9 @@
   }, 1000);
 
   initChart();
+  const firstSignal = document.querySelector("#signal-feed .signal strong");
+  const firstScore = firstSignal ? parseFloat(firstSignal.nextSibling.textContent) : 0.5;
+  drawGauge(isNaN(firstScore) ? 0.5 : firstScore, firstSignal ? firstSignal.textContent : "confluence");
   wireKillSwitch();
   connect();
 })();

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.conftest import free_port
+from tests.redis_fixtures import free_port
 from tests.shared_data import REPO, need
 
 CHROMIUM = os.environ.get("MIA_CHROMIUM", "/usr/bin/chromium")

@@ -2,7 +2,8 @@
 
 from trading.models.control import AuditLog, NewsEvent, RiskSettings, StrategyConfig, TradingState
 from trading.models.market import Bar, QuarantinedTick
+from trading.models.orders import DailyStats, Fill, Order, OrderIntent, Position, Side, Trade
 from trading.models.signals import Signal
 
-__all__ = ["AuditLog", "Bar", "NewsEvent", "QuarantinedTick", "RiskSettings", "Signal", "StrategyConfig",
-           "TradingState"]
+__all__ = ["AuditLog", "Bar", "DailyStats", "Fill", "NewsEvent", "Order", "OrderIntent", "Position",
+           "QuarantinedTick", "RiskSettings", "Side", "Signal", "StrategyConfig", "Trade", "TradingState"]

@@ -20,28 +20,23 @@ def shared_data() -> Path:
 
 
 def _registry(data: Path) -> dict[str, Callable[[], dict]]:
-    es = data / "es"
-    benches: dict[str, Callable[[], dict]] = {}
+    """Benchmark name -> callable, in the order `make bench` runs them."""
+    from options import benchmarks as options_bench
+    from trading.engine import backtest_bench, ingest_bench
+    from trading.engine import benchmarks as engine_bench
 
-    from trading.engine.ingest_bench import bench_ingest
-
-    benches["ingest_ticks_per_s"] = lambda: bench_ingest(es / "es_ticks_2011-07-31_mlfinlab_imbalance_sample_data.csv")
-    try:
-        from trading.engine import benchmarks as engine_bench
-    except ImportError:
-        engine_bench = None
-    if engine_bench is not None:
-        minute = es / "es_1min_frontmonth_lean_DERIVED.csv"
-        benches["features_batch_bars_per_s"] = lambda: engine_bench.bench_features_batch(minute)
-        benches["engine_bar_p99_us"] = lambda: engine_bench.bench_engine_bar_p99(minute)
-    try:
-        from options import benchmarks as options_bench
-    except ImportError:
-        options_bench = None
-    if options_bench is not None:
-        chain = data / "options" / "spx_quotedata_2022-07-12_nickkxsper.csv"
-        benches["options_chain_ms"] = lambda: options_bench.bench_options_chain(chain)
-    return benches
+    ticks = data / "es" / "es_ticks_2011-07-31_mlfinlab_imbalance_sample_data.csv"
+    minute = data / "es" / "es_1min_frontmonth_lean_DERIVED.csv"
+    chain = data / "options" / "spx_quotedata_2022-07-12_nickkxsper.csv"
+    return {
+        "ingest_ticks_per_s": lambda: ingest_bench.bench_ingest(ticks),
+        "features_batch_bars_per_s": lambda: engine_bench.bench_features_batch(minute),
+        "engine_bar_p99_us": lambda: engine_bench.bench_engine_bar_p99(minute),
+        "backtest_confluence_bars_per_s": lambda: backtest_bench.bench_backtest_confluence(minute),
+        "backtest_sma_bars_per_s": lambda: backtest_bench.bench_backtest_sma(minute),
+        "backtest_1m_bars_peak_mib": lambda: backtest_bench.bench_backtest_peak_mib(minute),
+        "options_chain_ms": lambda: options_bench.bench_options_chain(chain),
+    }
 
 
 class Command(BaseCommand):

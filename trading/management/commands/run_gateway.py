@@ -5,16 +5,22 @@ from __future__ import annotations
 import logging
 import signal
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from mia_site.redis import redis_client
+from trading import account
+from trading.brokers.paper import PaperBroker
+from trading.desk import Desk
 from trading.engine.calendar import CmeCalendar, to_ns
 from trading.engine.ticks import NS_PER_S
 from trading.gateway import Gateway
 from trading.models import Bar
+from trading.order_stream import CommandConsumer
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +45,9 @@ class Command(BaseCommand):
         if opts["broker"] != "paper":
             raise CommandError("--broker ibkr is not available yet; use --broker paper")
         feed = self._feed(opts)
+        desk, commands = self._desk()
         gateway = Gateway(feed=feed, symbol=settings.MIA_SYMBOL, speed=opts["speed"], broker=opts["broker"],
-                          band_pct=settings.MIA_TICK_BAND_PCT)
+                          band_pct=settings.MIA_TICK_BAND_PCT, desk=desk, commands=commands)
         signal.signal(signal.SIGTERM, lambda *_: gateway.stop())
         self.stdout.write(f"gateway: feed={feed.source} broker={opts['broker']} speed={opts['speed']}x")
         try:
@@ -49,6 +56,15 @@ class Command(BaseCommand):
             stats = gateway.stats
         self.stdout.write(f"gateway stopped: {stats.ticks} ticks, {stats.bars} bars, "
                           f"{stats.quarantined} quarantined {stats.reasons}")
+
+    def _desk(self) -> tuple[Desk, CommandConsumer]:
+        """The paper broker, restored from the database and reconciled before any new command."""
+        broker = PaperBroker(fill_config=account.fill_config(), session=f"paper-{uuid.uuid4().hex[:8]}")
+        desk = Desk(broker, symbol=settings.MIA_SYMBOL)
+        problems = desk.restore_and_reconcile()
+        if problems:
+            self.stderr.write("reconciliation mismatch, trading HALTED: " + "; ".join(problems))
+        return desk, CommandConsumer(redis_client(), desk.handle)
 
     def _feed(self, opts: dict):
         if opts["feed"] == "sim":

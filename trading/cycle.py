@@ -1,0 +1,113 @@
+"""The live trading cycle for one closed bar: engine -> decision -> Signal row -> dashboard.
+
+The incremental feature engine lives in the worker process (the `trading` queue has one ordered
+consumer, so bars arrive in order). On a cold start, after a gap, or if a bar arrives out of order,
+the engine is rebuilt from stored bars, so a restarted worker computes the same features as one that
+never stopped. Configuration is read on every bar, so an admin edit applies from the next bar.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from trading.engine import regime as rg
+from trading.engine.confluence import ConfluenceConfig
+from trading.engine.decision import SignalDecision, decide
+from trading.engine.incremental import FeatureEngine
+from trading.models import Bar, Signal, StrategyConfig
+
+log = logging.getLogger(__name__)
+WARMUP_BARS = 3000
+
+
+@dataclass
+class _EngineState:
+    engine: FeatureEngine
+    last_ts: datetime | None = None
+
+
+_engines: dict[str, _EngineState] = {}
+
+
+def reset_engines() -> None:
+    """Forget worker-local engine state (tests; a deploy of new engine code)."""
+    _engines.clear()
+
+
+def _bar_input(bar: Bar) -> dict[str, Any]:
+    return {"ts": bar.ts, "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
+            "volume": bar.volume, "buy_volume": bar.buy_volume, "sell_volume": bar.sell_volume,
+            "bid": bar.bid, "ask": bar.ask}
+
+
+def _rebuild(symbol: str, before: datetime) -> _EngineState:
+    """Replay the last WARMUP_BARS stored bars before `before` into a fresh engine."""
+    state = _EngineState(engine=FeatureEngine())
+    history = list(Bar.objects.filter(symbol=symbol, ts__lt=before).order_by("-ts")[:WARMUP_BARS])
+    for old in reversed(history):
+        state.engine.update(_bar_input(old))
+        state.last_ts = old.ts
+    log.info("engine for %s rebuilt from %d stored bars", symbol, len(history))
+    return state
+
+
+def _engine_for(bar: Bar) -> _EngineState:
+    state = _engines.get(bar.symbol)
+    earlier = Bar.objects.filter(symbol=bar.symbol, ts__lt=bar.ts).order_by("-ts")
+    previous = earlier.values_list("ts", flat=True).first()
+    if state is None or state.last_ts != previous:
+        state = _rebuild(bar.symbol, bar.ts)
+        _engines[bar.symbol] = state
+    return state
+
+
+def confluence_config() -> ConfluenceConfig:
+    row = StrategyConfig.load()
+    return ConfluenceConfig(weights=row.weights(), **row.thresholds())
+
+
+def latest_dealer_bias(at: datetime) -> float | None:
+    """The newest valid SPX snapshot's score at or before `at` (None when there is none)."""
+    from options.selectors import bias_at
+
+    return bias_at(at)
+
+
+def evaluate(bar: Bar) -> tuple[SignalDecision, dict[str, float]]:
+    """Advance the worker's engine by one bar and decide; pure apart from reading bars and config."""
+    state = _engine_for(bar)
+    state.engine.set_dealer_bias(latest_dealer_bias(bar.ts))
+    row = state.engine.update(_bar_input(bar))
+    state.last_ts = bar.ts
+    config = confluence_config()
+    features = {k: v for k, v in row.items() if k != "ts"}
+    features["confluence"] = config.score(features)
+    # The regime reads the volatility percentile that the volatility_regime feature is built from.
+    regime = rg.classify(features["efficiency_ratio"], features["volatility_regime"], bars_seen=state.engine.n)
+    decision = decide(features, regime, config)
+    return decision, features
+
+
+def run_cycle(*, bar: Bar) -> tuple[Signal, dict[str, float]] | None:
+    """Decide on `bar` and store its Signal (with the full feature row for execution).
+
+    A second call for the same bar stores nothing and returns None, so nothing downstream runs twice.
+    """
+    if Signal.objects.filter(bar=bar).exists():
+        log.info("bar %s already has a signal; repeated task ignored", bar.pk)
+        return None
+    decision, features = evaluate(bar)
+    try:
+        with transaction.atomic():
+            signal = Signal.objects.create(
+                bar=bar, symbol=bar.symbol, ts=bar.ts, features=decision.features, confluence=decision.confluence,
+                label=decision.label, direction=decision.direction, regime=decision.regime,
+                strategy=decision.strategy, reasons=decision.reasons)
+    except IntegrityError:
+        return None
+    return signal, features
