@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from trading import api, views
@@ -17,4 +17,5 @@ urlpatterns = [
     path("api/v1/status/", api.status_view, name="api-status"),
     path("api/v1/killswitch/", api.killswitch_view, name="api-killswitch"),
     path("api/v1/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
+    path("", include("options.urls")),
 ]

@@ -25,6 +25,8 @@ class OptionsSnapshot(models.Model):
     pcr_oi = models.FloatField(null=True)
     pcr_volume = models.FloatField(null=True)
     dealer_bias_score = models.FloatField(default=0.5)
+    bias_components = models.JSONField(default=dict, blank=True)  # signed inputs of the score, for tracing
+    rejected_rows = models.PositiveIntegerField(default=0)  # source lines the parser left out
     es_basis = models.FloatField(null=True, help_text="ES minus the index at snapshot time (points)")
     profile = models.JSONField(default=list, blank=True)  # per-strike GEX
     cycles = models.JSONField(default=dict, blank=True)  # gamma cycles: max pain, skew, 0-DTE share...

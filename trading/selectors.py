@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from trading.models import AuditLog, Bar, QuarantinedTick, Signal, TradingState
+from trading.models import AuditLog, Bar, Fill, Order, QuarantinedTick, Signal, Trade, TradingState
 
 
 def trading_state() -> TradingState:
@@ -32,3 +32,15 @@ def quarantined_count() -> int:
 
 def recent_signals(limit: int = 15) -> QuerySet[Signal]:
     return Signal.objects.order_by("-ts")[:limit]
+
+
+def working_orders() -> QuerySet[Order]:
+    return Order.objects.select_related("intent").filter(state__in=Order.WORKING).order_by("created_at")
+
+
+def recent_trades(limit: int = 15) -> QuerySet[Trade]:
+    return Trade.objects.order_by("-exit_time")[:limit]
+
+
+def recent_fills(limit: int = 15) -> QuerySet[Fill]:
+    return Fill.objects.select_related("order__intent").order_by("-ts")[:limit]

@@ -12,7 +12,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from mia_site.redis import redis_client
+from options.selectors import levels_for_es
 from trading import health, selectors, services
+from trading.pnl import pnl_snapshot
 
 
 def _gateway_beat() -> dict:
@@ -36,6 +38,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "quarantined": selectors.quarantined_count(),
         "audit": selectors.audit_trail(limit=10),
         "signals": selectors.recent_signals(limit=15),
+        "pnl": pnl_snapshot(settings.MIA_SYMBOL, beat.get("last_price")),
+        "levels": levels_for_es(),
+        "working_orders": selectors.working_orders(),
+        "trades": selectors.recent_trades(limit=15),
+        "fills": selectors.recent_fills(limit=15),
         "exchange_tz": settings.MIA_EXCHANGE_TZ,
     }
     return render(request, "trading/dashboard.html", context)

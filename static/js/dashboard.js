@@ -16,6 +16,23 @@
                     xaxis: {type: "date", gridcolor: "#222b35"}, yaxis: {tickformat: ".2f", gridcolor: "#222b35"}};
     Plotly.newPlot(chartDiv, [trace], layout, {responsive: true, displaylogo: false});
     chartReady = true;
+    drawLevels(JSON.parse(el("initial-levels").textContent));
+  }
+
+  // Dealer's-bias levels (gamma flip, call wall, put wall) in ES prices, as horizontal lines.
+  function drawLevels(levels) {
+    if (!chartReady) return;
+    const shapes = levels.map((l) => ({type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: l.price, y1: l.price,
+                                        line: {color: l.color, width: 1, dash: "dash"}}));
+    const annotations = levels.map((l) => ({xref: "paper", x: 1, xanchor: "right", yref: "y", y: l.price,
+                                             text: `${l.label} ${l.price}`, showarrow: false,
+                                             font: {color: l.color, size: 11}, yshift: 8}));
+    Plotly.relayout(chartDiv, {shapes: shapes, annotations: annotations});
+    chartDiv.dataset.levels = levels.length;
+  }
+
+  function onBias(d) {
+    if (d.levels && d.levels.length) drawLevels(d.levels);
   }
 
   function onTick(d) {
@@ -73,7 +90,65 @@
     while (feed.children.length > MAX_SIGNALS) feed.lastElementChild.remove();
   }
 
-  const handlers = {tick: onTick, state: onState, health: onHealth, signal: onSignal};
+  const money = (v) => (v === null || v === undefined) ? "—" : Number(v).toFixed(2);
+  const pnlDiv = el("pnl-chart");
+  let pnlReady = false;
+
+  function onPnl(d) {
+    const today = el("pnl-today");
+    today.textContent = money(d.pnl_today_usd);
+    today.classList.toggle("up", d.pnl_today_usd > 0);
+    today.classList.toggle("down", d.pnl_today_usd < 0);
+    el("pnl-position").textContent = d.position + (d.avg_price ? " @ " + d.avg_price : "");
+    el("pnl-unrealized").textContent = money(d.unrealized_usd);
+    el("pnl-realized").textContent = money(d.realized_today_usd);
+    el("pnl-trades").textContent = d.trades_today;
+    el("pnl-equity").textContent = money(d.equity_usd);
+    if (!pnlReady) {
+      Plotly.newPlot(pnlDiv, [{x: [d.at], y: [d.pnl_today_usd], mode: "lines", line: {color: "#27ae60"}}],
+        {height: 120, margin: {l: 40, r: 5, t: 5, b: 20}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+         font: {color: "#8a96a3"}, xaxis: {gridcolor: "#222b35"}, yaxis: {gridcolor: "#222b35"}},
+        {displayModeBar: false, responsive: true});
+      pnlReady = true;
+    } else {
+      Plotly.extendTraces(pnlDiv, {x: [[d.at]], y: [[d.pnl_today_usd]]}, [0], 2000);
+    }
+  }
+
+  function listItem(text) {
+    const item = document.createElement("li");
+    item.textContent = text;
+    return item;
+  }
+
+  function onOrder(d) {
+    const list = el("working-orders");
+    const none = el("no-orders");
+    if (none) none.remove();
+    const existing = list.querySelector(`[data-coid="${CSS.escape(d.client_order_id)}"]`);
+    const working = ["NEW", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED"].includes(d.state);
+    if (existing) existing.remove();
+    if (working) {
+      const item = listItem(`${d.role} ${d.side} ${d.qty} ${d.price ?? "MKT"} · ${d.state}`);
+      item.dataset.coid = d.client_order_id;
+      list.append(item);
+    }
+  }
+
+  function onFill(d) {
+    const none = el("no-fills");
+    if (none) none.remove();
+    el("fills").prepend(listItem(`${d.ts.slice(11, 19)} ${d.side} ${d.qty} @ ${d.price} · ${d.role}`));
+  }
+
+  function onAlert(d) {
+    const bar = el("alert-bar");
+    bar.textContent = d.message;
+    bar.hidden = false;
+  }
+
+  const handlers = {tick: onTick, state: onState, health: onHealth, signal: onSignal, pnl: onPnl, order: onOrder,
+                    fill: onFill, alert: onAlert, bias: onBias};
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   const MAX_HISTORY = 2000;
+  const ZOOM = 0.06;
   const COLORS = {spot: "#2f80ed", flip: "#F2C94C", call: "#27AE60", put: "#E5484D"};
   const el = (id) => document.getElementById(id);
   const state = JSON.parse(el("options-initial").textContent);
@@ -24,6 +25,11 @@
             font: {color: color, size: 11}, xanchor: "left"};
   }
 
+  // Most of the gamma sits within a few percent of spot; the far strikes stay one zoom-out away.
+  function zoom(snap) {
+    return (snap && snap.spot) ? [snap.spot * (1 - ZOOM), snap.spot * (1 + ZOOM)] : undefined;
+  }
+
   function drawGex(snap) {
     const p = (snap && snap.profile) || {strike: [], gex_bn: []};
     const colors = p.gex_bn.map((v) => (v >= 0 ? COLORS.call : COLORS.put));
@@ -38,7 +44,7 @@
       notes.push(label(x, color, text + " " + fmt(x, 0), i));
     });
     const layout = Object.assign(baseLayout(), {shapes: shapes, annotations: notes,
-      xaxis: {gridcolor: "#222b35", title: {text: "strike"}}, yaxis: {gridcolor: "#222b35", zerolinecolor: "#3a4653"}});
+      xaxis: {gridcolor: "#222b35", title: {text: "strike"}, range: zoom(snap)}, yaxis: {gridcolor: "#222b35", zerolinecolor: "#3a4653"}});
     Plotly.react(el("gex-chart"), [bars], layout, config);
   }
 

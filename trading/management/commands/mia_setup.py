@@ -20,8 +20,10 @@ from trading import roles, services
 
 # (name, task, queue, every seconds | crontab dict). Seeded with update_or_create so an operator's
 # enable/disable choice in the admin survives; only the schedule definition is refreshed.
-SCHEDULES: list[tuple[str, str, str, int | dict]] = [
-    ("Health check (every 60 s)", "mia.health_check", "default", 60),
+SCHEDULES: list[tuple[str, str, str, int | dict, dict]] = [
+    ("Health check (every 60 s)", "mia.health_check", "default", 60, {}),
+    ("Options snapshot SPX (every 5 min)", "options.snapshot", "options", 300, {"underlying": "SPX"}),
+    ("Options snapshot NDX (every 5 min)", "options.snapshot", "options", 300, {"underlying": "NDX"}),
 ]
 
 
@@ -34,8 +36,8 @@ class Command(BaseCommand):
                 group, _ = Group.objects.get_or_create(name=role)
                 group.permissions.set(role_permissions(role))
             services.ensure_trading_state()
-            for name, task, queue, every in SCHEDULES:
-                seed_schedule(name=name, task=task, queue=queue, every=every)
+            for name, task, queue, every, kwargs in SCHEDULES:
+                seed_schedule(name=name, task=task, queue=queue, every=every, kwargs=kwargs)
         self._ensure_admin()
 
     def _ensure_admin(self) -> None:
@@ -83,8 +85,8 @@ def role_permissions(role: str) -> list[Permission]:
     return allowed
 
 
-def seed_schedule(*, name: str, task: str, queue: str, every: int | dict) -> PeriodicTask:
-    defaults: dict = {"task": task, "queue": queue, "kwargs": json.dumps({})}
+def seed_schedule(*, name: str, task: str, queue: str, every: int | dict, kwargs: dict | None = None) -> PeriodicTask:
+    defaults: dict = {"task": task, "queue": queue, "kwargs": json.dumps(kwargs or {})}
     if isinstance(every, int):
         interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
         defaults.update(interval=interval, crontab=None)
