@@ -17,5 +17,7 @@ urlpatterns = [
     path("api/v1/status/", api.status_view, name="api-status"),
     path("api/v1/killswitch/", api.killswitch_view, name="api-killswitch"),
     path("api/v1/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/v1/", include("trading.api_urls")),
+    path("", include("trading.page_urls")),
     path("", include("options.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Dashboard pages beyond the overview: trades, signal audit trail, backtests."""
+
+urlpatterns: list = []
