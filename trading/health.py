@@ -26,11 +26,13 @@ def _db() -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def _workers(client: Any) -> dict[str, Any]:
+def _workers(client: Any, *, ping: bool = True) -> dict[str, Any]:
     """Ask the workers to answer a ping; the answer is cached 10 s so health stays cheap."""
     cached = client.get(WORKERS_CACHE_KEY)
     if cached:
         return json.loads(cached)
+    if not ping:
+        return {"ok": False, "names": [], "unknown": True}
     from mia_site.celery import app
 
     replies = app.control.ping(timeout=0.5) or []
@@ -40,7 +42,8 @@ def _workers(client: Any) -> dict[str, Any]:
     return result
 
 
-def report() -> dict[str, Any]:
+def report(*, ping_workers: bool = True) -> dict[str, Any]:
+    """Health now. Page loads pass ping_workers=False and use the last cached worker answer."""
     result: dict[str, Any] = {"db": _db()}
     client = redis_client()
     gateway: dict[str, Any] = {"ok": False}
@@ -52,11 +55,12 @@ def report() -> dict[str, Any]:
         try:
             client.ping()
             result["redis"] = {"ok": True}
-            result["workers"] = _workers(client)
+            result["workers"] = _workers(client, ping=ping_workers)
             beat = client.get("mia:gateway")
             if beat:
                 data = json.loads(beat)
                 gateway = {"ok": time.time() - data["at"] < 15, "feed": data["feed"], "broker": data["broker"],
+                           "broker_ok": time.time() - data["at"] < 15,
                            "simulated": data["simulated"], "quarantined": data["quarantined"],
                            "last_price": data["last_price"]}
                 if data.get("last_tick_wall"):

@@ -40,9 +40,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "signals": selectors.recent_signals(limit=15),
         "pnl": pnl_snapshot(settings.MIA_SYMBOL, beat.get("last_price")),
         "levels": levels_for_es(),
+        "health": health.report(ping_workers=False),
         "working_orders": selectors.working_orders(),
         "trades": selectors.recent_trades(limit=15),
         "fills": selectors.recent_fills(limit=15),
+        "fill_markers": [{"ts": f.ts.isoformat(), "price": f.price, "side": f.side, "role": f.order.intent.role}
+                         for f in selectors.recent_fills(limit=200)],
         "exchange_tz": settings.MIA_EXCHANGE_TZ,
     }
     return render(request, "trading/dashboard.html", context)

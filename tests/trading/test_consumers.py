@@ -48,3 +48,20 @@ async def test_logged_in_user_receives_pushed_messages(viewer):
     message = await comm.receive_json_from(timeout=2)
     assert message == {"type": "bar", "data": {"symbol": "ES", "close": 4800.25}}
     await comm.disconnect()
+
+
+async def test_fast_ticks_are_coalesced_but_events_are_not(viewer):
+    cookie = await _session_cookie(viewer)
+    comm = _communicator(cookie=cookie)
+    assert (await comm.connect())[0]
+    for i in range(50):
+        await database_sync_to_async(push)("tick", {"price": 4800 + i * 0.25})
+    await database_sync_to_async(push)("signal", {"id": 1})
+    received = []
+    while not await comm.receive_nothing(timeout=0.6):
+        received.append(await comm.receive_json_from())
+    ticks = [m for m in received if m["type"] == "tick"]
+    assert [m for m in received if m["type"] == "signal"] == [{"type": "signal", "data": {"id": 1}}]
+    assert 1 <= len(ticks) <= 3  # 50 ticks in a burst become the first and the latest
+    assert ticks[-1]["data"]["price"] == 4800 + 49 * 0.25
+    await comm.disconnect()

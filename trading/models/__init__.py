@@ -1,9 +1,10 @@
 """Trading models, one module per idea; import them from here."""
 
+from trading.models.backtests import BacktestRun
 from trading.models.control import AuditLog, NewsEvent, RiskSettings, StrategyConfig, TradingState
 from trading.models.market import Bar, QuarantinedTick
 from trading.models.orders import DailyStats, Fill, Order, OrderIntent, Position, Side, Trade
 from trading.models.signals import Signal
 
-__all__ = ["AuditLog", "Bar", "DailyStats", "Fill", "NewsEvent", "Order", "OrderIntent", "Position",
+__all__ = ["AuditLog", "BacktestRun", "Bar", "DailyStats", "Fill", "NewsEvent", "Order", "OrderIntent", "Position",
            "QuarantinedTick", "RiskSettings", "Side", "Signal", "StrategyConfig", "Trade", "TradingState"]
