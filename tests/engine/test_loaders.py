@@ -141,3 +141,15 @@ def _has_dbn() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_lean_minute_zips_give_the_front_month_exactly_as_the_derived_file():
+    data = shared_data()
+    lean = load_bars(data / "es" / "lean_es_minute")
+    derived = load_bars(data / "es" / "es_1min_frontmonth_lean_DERIVED.csv")
+    assert lean.fmt == "lean" and not lean.rejected
+    assert lean.bars.index.equals(derived.bars.index)
+    assert (lean.bars["close"] == derived.bars["close"]).all()
+    assert (lean.bars["volume"] == derived.bars["volume"]).all()
+    one_day = load_bars(data / "es" / "lean_es_minute" / "20131008_trade.zip", fmt="lean")
+    assert one_day.bars.index[0] == pd.Timestamp("2013-10-08 00:00", tz="UTC")

@@ -13,6 +13,10 @@ file has them. Formats (``fmt="auto"`` picks one from the first line):
   minute is subtracted to get the bar start.
 * ``sierra``: Sierra Chart text export ``Date, Time, Open, High, Low, Last, Volume, ...``; its
   AskVolume/BidVolume columns (volume traded at the ask/bid) become buy_volume/sell_volume.
+* ``lean``: a QuantConnect Lean futures minute zip (``YYYYMMDD_trade.zip``, one CSV per listed
+  contract, ``ms since midnight UTC,o,h,l,c,v``), or a folder of them. Each day keeps the contract
+  with the largest volume (the front month, as traders roll); picked with ``fmt="auto"`` for a
+  ``.zip`` path or a folder. Line numbers refer to the chosen contract's CSV inside its zip.
 
 Naive times are UTC unless ``tz`` names their zone (a ``ts_<zone>_bar_start`` column, e.g.
 ``ts_america_new_york_bar_start``, names it too). Bad rows are dropped and reported
@@ -32,7 +36,7 @@ from trading.engine.bar_validation import OHLCV_COLUMNS, BarFileError, RejectedR
 
 __all__ = ["BarFileError", "LoadResult", "RejectedRow", "load_bars"]
 
-FORMATS = ("auto", "ohlcv", "ninjatrader", "sierra")
+FORMATS = ("auto", "ohlcv", "ninjatrader", "sierra", "lean")
 TIME_NAMES = ("ts_utc_bar_start", "timestamp", "time", "datetime", "date_time", "ts", "date")
 ALIASES = {
     "open": "open",
@@ -103,6 +107,14 @@ def load_bars(
     """Read ``path`` as ``fmt`` and validate it (``tick_size=None`` skips the tick-grid check)."""
     if fmt not in FORMATS:
         raise BarFileError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt == "lean" or (fmt == "auto" and (Path(path).suffix == ".zip" or Path(path).is_dir())):
+        header, rows, bad = _lean_rows(Path(path))
+        result = _build(header, rows, bad, tz="UTC", time_fmt=None, shift=None, tick_size=tick_size)
+        result.fmt = "lean"
+        if strict and result.rejected:
+            r = result.rejected[0]
+            raise BarFileError(f"line {r.line}: {r.reason}")
+        return result
     try:
         text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
     except OSError as exc:
@@ -127,6 +139,53 @@ def load_bars(
         r = result.rejected[0]
         raise BarFileError(f"line {r.line}: {r.reason}")
     return result
+
+
+def _lean_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[RejectedRow]]:
+    """Rows of the front contract of each Lean trade zip, with ISO-8601 UTC bar-start times."""
+    import zipfile
+
+    zips = sorted(path.glob("*_trade.zip")) if path.is_dir() else [path]
+    if not zips:
+        raise BarFileError(f"{path}: no Lean *_trade.zip files")
+    rows: list[tuple[int, list[str]]] = []
+    bad: list[RejectedRow] = []
+    for zpath in zips:
+        day = re.match(r"(\d{8})_", zpath.name)
+        if day is None:
+            raise BarFileError(f"{zpath.name}: a Lean zip name starts with its date, YYYYMMDD_")
+        midnight = pd.Timestamp(day.group(1), tz="UTC")
+        try:
+            with zipfile.ZipFile(zpath) as archive:
+                members = {name: archive.read(name).decode("utf-8", "replace").splitlines()
+                           for name in archive.namelist() if name.endswith(".csv")}
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise BarFileError(f"cannot read {zpath}: {exc}") from exc
+        if not members:
+            continue
+
+        def volume(lines: list[str]) -> float:
+            return sum(float(p[5]) for p in (ln.split(",") for ln in lines) if len(p) == 6 and _number(p[5]))
+
+        front = max(members, key=lambda name: volume(members[name]))
+        for i, line in enumerate(members[front], start=1):
+            parts = line.split(",")
+            if not line.strip():
+                continue
+            if len(parts) != 6 or not _number(parts[0]):
+                bad.append(RejectedRow(i, f"{zpath.name}/{front}: expected ms,open,high,low,close,volume"))
+                continue
+            ts = (midnight + pd.Timedelta(milliseconds=float(parts[0]))).isoformat()
+            rows.append((i, [ts, *parts[1:]]))
+    return ["ts", "open", "high", "low", "close", "volume"], rows, bad
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _detect(line: str) -> str:

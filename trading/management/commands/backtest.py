@@ -61,11 +61,8 @@ class Command(BaseCommand):
     def handle(self, *args, **o) -> None:
         if o["strategy"] not in strategy_names():
             raise CommandError(f"unknown strategy {o['strategy']!r}; known: {', '.join(strategy_names())}")
-        fmt = o["fmt"]
-        if fmt == "lean" and "lean" not in loaders.FORMATS:
-            fmt = "ohlcv"  # the Lean-derived CSVs are headed OHLCV files
         try:
-            loaded = loaders.load_bars(o["data"], fmt=fmt, tz=o["tz"], strict=o["strict"])
+            loaded = loaders.load_bars(o["data"], fmt=o["fmt"], tz=o["tz"], strict=o["strict"])
         except loaders.BarFileError as exc:
             raise CommandError(str(exc).splitlines()[0] if str(exc) else "cannot read bars") from exc
         bars = loaded.bars

@@ -21,7 +21,9 @@ def shared_data() -> Path:
 
 def _registry(data: Path) -> dict[str, Callable[[], dict]]:
     """Benchmark name -> callable, in the order `make bench` runs them."""
+    from mlfilter.ml import benchmarks as ml_bench
     from options import benchmarks as options_bench
+    from trading import web_bench
     from trading.engine import backtest_bench, ingest_bench
     from trading.engine import benchmarks as engine_bench
 
@@ -36,6 +38,10 @@ def _registry(data: Path) -> dict[str, Callable[[], dict]]:
         "backtest_sma_bars_per_s": lambda: backtest_bench.bench_backtest_sma(minute),
         "backtest_1m_bars_peak_mib": lambda: backtest_bench.bench_backtest_peak_mib(minute),
         "options_chain_ms": lambda: options_bench.bench_options_chain(chain),
+        "ml_inference_p99_ms": lambda: ml_bench.bench_ml_inference(minute),
+        "ml_training_s": lambda: ml_bench.bench_ml_training(minute),
+        "dashboard_first_load_ms": lambda: web_bench.run_isolated("dashboard"),
+        "ws_p99_latency_ms": lambda: web_bench.run_isolated("websocket"),
     }
 
 
