@@ -55,39 +55,40 @@ def _create_intent(**fields: Any) -> OrderIntent:
     return intent
 
 
+def _verdict(*, signal: Signal, bar: Bar, features: dict[str, float]) -> tuple[list[str], int]:
+    """(reason codes, contracts): no reasons means approved for that many contracts."""
+    acct = account.account_state(at=bar.ts, last_price=bar.close)
+    if acct.position != 0 or acct.working_qty:
+        return [IN_POSITION], 0  # one position at a time; exits are managed by its bracket
+    row = RiskSettings.load()
+    stop_points = row.stop_atr_multiple * features.get("atr", 0.0)
+    size = sizing.contracts(acct.equity, stop_points, risk_fraction=row.risk_per_trade_pct / 100.0,
+                            max_position=row.max_position, current_exposure=acct.position + acct.working_qty,
+                            atr_percentile=features.get("volatility_regime"))
+    if size.qty == 0:
+        return [size.reason or sizing.ZERO_SIZE], 0
+    now_ns = to_ns(bar.ts + timedelta(minutes=1))  # decided at the bar's close
+    request = OrderRequest(side=signal.direction, qty=size.qty, client_order_id=f"E{signal.pk}")
+    verdict = _risk_manager().check(request, acct, account.market_state(now_ns=now_ns, last_price=bar.close), now_ns)
+    return list(verdict.reasons), size.qty
+
+
 def consider_entry(*, signal: Signal, bar: Bar, features: dict[str, float]) -> OrderIntent | None:
     """Size and risk-check the signal's trade; store the verdict on the signal; create the entry."""
     if signal.direction == 0:
         return None
-    now_ns = to_ns(bar.ts + timedelta(minutes=1))
-    acct = account.account_state(at=bar.ts, last_price=bar.close)
-    reasons: list[str] = []
-    if acct.position != 0 or acct.working_qty:
-        reasons = [IN_POSITION]
-    else:
-        row = RiskSettings.load()
-        stop_points = row.stop_atr_multiple * features.get("atr", 0.0)
-        size = sizing.contracts(acct.equity, stop_points, risk_fraction=row.risk_per_trade_pct / 100.0,
-                                max_position=row.max_position, current_exposure=acct.position + acct.working_qty,
-                                atr_percentile=features.get("volatility_regime"))
-        if size.qty == 0:
-            reasons = [size.reason or sizing.ZERO_SIZE]
-        else:
-            coid = f"E{signal.pk}"
-            request = OrderRequest(side=signal.direction, qty=size.qty, client_order_id=coid)
-            verdict = _risk_manager().check(request, acct, account.market_state(now_ns=now_ns, last_price=bar.close),
-                                            now_ns)
-            reasons = list(verdict.reasons)
+    reasons, qty = _verdict(signal=signal, bar=bar, features=features)
     with transaction.atomic():
         Signal.objects.filter(pk=signal.pk).update(risk_approved=not reasons, risk_reasons=reasons)
         signal.risk_approved, signal.risk_reasons = not reasons, reasons
         if reasons:
             return None
+        coid = f"E{signal.pk}"
         try:
             with transaction.atomic():
                 intent = _create_intent(
                     client_order_id=coid, signal=signal, bracket_id=coid, role=Role.ENTRY, symbol=bar.symbol,
-                    side="BUY" if signal.direction > 0 else "SELL", qty=size.qty, order_type=Type.MARKET,
+                    side="BUY" if signal.direction > 0 else "SELL", qty=qty, order_type=Type.MARKET,
                     atr=features.get("atr"))
         except IntegrityError:
             log.info("entry %s already exists; not created twice", coid)

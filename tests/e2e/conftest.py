@@ -26,6 +26,7 @@ ADMIN = ("e2e-admin", "e2e-password-123")
 class Stack:
     url: str
     env: dict
+    var: Path
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -45,6 +46,16 @@ class Stack:
                 pass
             time.sleep(1)
         raise RuntimeError(f"stack not healthy after {timeout}s; see {self.log_path}")
+
+    def manage(self, *args: str, stdin: str | None = None) -> str:
+        """Run a manage.py command against the stack's own database and Redis."""
+        result = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "manage.py", *args], cwd=REPO,
+                                env=self.env, input=stdin, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    def shell(self, code: str) -> str:
+        return self.manage("shell", "-c", code)
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -69,10 +80,24 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     for key in ("DJANGO_SETTINGS_MODULE", "REDIS_URL", "DATABASE_URL"):
         env.pop(key, None)
     ARTIFACTS.mkdir(exist_ok=True)
-    stack = Stack(url=f"http://127.0.0.1:{port}", env=env, log_path=ARTIFACTS / "e2e-stack.log")
+    stack = Stack(url=f"http://127.0.0.1:{port}", env=env, var=var, log_path=ARTIFACTS / "e2e-stack.log")
     stack.start()
+    stack.shell(PERSONAS)
     yield stack
     stack.stop()
+
+
+PASSWORD = "e2e-password-123"
+PERSONAS = f"""
+from django.contrib.auth.models import Group
+from django.contrib.auth import get_user_model
+for name in ("viewer", "operator", "risk_admin"):
+    user, _ = get_user_model().objects.get_or_create(username="e2e-" + name)
+    user.set_password("{PASSWORD}")
+    user.is_staff = True
+    user.save()
+    user.groups.set([Group.objects.get(name=name)])
+"""
 
 
 @pytest.fixture(scope="session")
