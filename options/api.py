@@ -1,48 +1,26 @@
-"""REST API for options snapshots and the ES overlay (session or token auth, DESIGN §6)."""
+"""REST API for options snapshots and the ES overlay (session or token auth, DESIGN §6).
+
+The snapshot list shares the machinery of the trading lists (trading/csv_export.py, trading/filters.py):
+`?since=&until=` on `asof`, `?ordering=`, pages, and a streamed `?format=csv`.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import UTC, datetime, time
-from typing import Any
-
+import django_filters as filters
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from options import selectors
 from options.models import OptionsSnapshot
 from options.overlays import render_csv
-
-
-class CSVRenderer(BaseRenderer):
-    """`?format=csv`: the page's rows (or one object) as CSV, columns from the first row."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        if isinstance(data, dict) and "results" in data:
-            rows = data["results"]
-        elif isinstance(data, list):
-            rows = data
-        else:
-            rows = [data] if data else []
-        buf = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buf, fieldnames=list(rows[0]), extrasaction="ignore", lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        return buf.getvalue().encode()
+from trading.csv_export import CSVRenderer, ExportListView
+from trading.filters import since_until
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
@@ -58,38 +36,26 @@ class SnapshotDetailSerializer(SnapshotSerializer):
         fields = [*SnapshotSerializer.Meta.fields, "bias_components", "profile", "cycles", "chain_path"]
 
 
-def _instant(name: str, raw: str | None, *, end_of_day: bool = False) -> datetime | None:
-    """ISO date-time (naive = UTC) or date (start of day, or end of day for `until`)."""
-    if not raw:
-        return None
-    try:
-        day = parse_date(raw)  # a bare date first: parse_datetime would read it as midnight
-        value = datetime.combine(day, time.max if end_of_day else time.min) if day else parse_datetime(raw)
-        if value is None:
-            raise ValueError
-    except ValueError:
-        raise ValidationError({name: f"not an ISO-8601 date or date-time: {raw!r}"}) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+class SnapshotFilter(filters.FilterSet):
+    since, until = since_until("asof")
+    underlying = filters.CharFilter(lookup_expr="iexact", help_text="SPX, NDX, ... (any case).")
+    valid = filters.BooleanFilter(help_text="true: only snapshots whose chain passed validation.")
+
+    class Meta:
+        model = OptionsSnapshot
+        fields = ["since", "until", "underlying", "valid"]
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("underlying", str, description="SPX, NDX, ..."),
-    OpenApiParameter("since", str, description="ISO date or date-time (inclusive; naive = UTC)"),
-    OpenApiParameter("until", str, description="ISO date or date-time (inclusive; naive = UTC)"),
-])
-class SnapshotListView(generics.ListAPIView):
-    """Options snapshots, newest first."""
+class SnapshotListView(ExportListView):
+    """Options snapshots, newest first, without the per-strike profile (see the detail endpoint)."""
 
+    queryset = OptionsSnapshot.objects.defer("profile", "cycles", "bias_components")
     serializer_class = SnapshotSerializer
-    renderer_classes = [JSONRenderer, CSVRenderer]
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        params = self.request.query_params
-        return selectors.snapshots(
-            underlying=params.get("underlying") or None,
-            since=_instant("since", params.get("since")),
-            until=_instant("until", params.get("until"), end_of_day=True),
-        ).defer("profile", "cycles", "bias_components")
+    filterset_class = SnapshotFilter
+    ordering_fields = ["asof", "created_at"]
+    ordering = ["-asof"]
+    csv_columns = {name: name for name in SnapshotSerializer.Meta.fields}
+    csv_name = "options-snapshots"
 
 
 class SnapshotDetailView(generics.RetrieveAPIView):

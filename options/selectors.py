@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
-
 from options.analytics.config import SIGN_CONVENTIONS, AnalysisConfig
 from options.models import BiasSettings, OptionsSnapshot
 from options.overlays import Level, es_levels, to_es
@@ -47,19 +45,6 @@ def snapshot_history(underlying: str, limit: int = 288) -> list[OptionsSnapshot]
     )
     rows.reverse()
     return rows
-
-
-def snapshots(*, underlying: str | None = None, since: datetime | None = None,
-              until: datetime | None = None) -> QuerySet[OptionsSnapshot]:
-    """Snapshots for the API, newest first, filtered by underlying and asof range (inclusive)."""
-    rows = OptionsSnapshot.objects.all()
-    if underlying:
-        rows = rows.filter(underlying=underlying.upper())
-    if since is not None:
-        rows = rows.filter(asof__gte=since)
-    if until is not None:
-        rows = rows.filter(asof__lte=until)
-    return rows.order_by("-asof", "-pk")
 
 
 def default_basis() -> float:

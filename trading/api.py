@@ -1,15 +1,25 @@
-"""REST API (DESIGN §6): status and the kill switch. Session (CSRF-checked) or token auth."""
+"""REST API (DESIGN §6): status, the kill switch and the read-only lists. Session (CSRF-checked) or token auth.
+
+Routes: status and kill switch in mia_site/urls.py, the lists in trading/api_urls.py.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_not_required
-from drf_spectacular.utils import extend_schema
+from django.db.models import Model, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from trading import health, selectors, services
+from trading import filters, health, selectors, services
+from trading import serializers as api_serializers
+from trading.csv_export import ExportListView, csv_response
+from trading.models import DailyStats, Fill, Order, OrderIntent, Position, Signal, Trade
 
 
 class KillSwitchSerializer(serializers.Serializer):
@@ -52,3 +62,153 @@ class KillSwitchView(APIView):
 # the API answers 401/403 itself instead.
 status_view = login_not_required(StatusView.as_view())
 killswitch_view = login_not_required(KillSwitchView.as_view())
+
+
+# --- Read-only lists (DESIGN §6): session or token auth, filters, ordering, pages, `?format=csv`. ---
+
+SINCE_PARAMETER = OpenApiParameter("since", str, description=filters.SINCE_HELP)
+UNTIL_PARAMETER = OpenApiParameter("until", str, description=filters.UNTIL_HELP)
+
+
+class TradeListView(ExportListView):
+    """Round trips, newest exit first. `since`/`until` bound the exit time; `pnl_usd` is net of commission.
+    The CSV has the backtest's columns: entry_time,exit_time,side,qty,entry_price,exit_price,pnl_usd,
+    commission_usd,exit_reason."""
+
+    queryset = Trade.objects.all()
+    serializer_class = api_serializers.TradeSerializer
+    filterset_class = filters.TradeFilter
+    ordering_fields = ["entry_time", "exit_time", "pnl_usd"]
+    ordering = ["-exit_time"]
+    csv_columns = api_serializers.TRADES_CSV
+    csv_name = "trades"
+
+
+class SignalListView(ExportListView):
+    """One decision per bar, newest first: confluence, regime, strategy, ML confidence, risk verdict."""
+
+    queryset = Signal.objects.all()
+    serializer_class = api_serializers.SignalSerializer
+    filterset_class = filters.SignalFilter
+    ordering_fields = ["ts", "created_at", "confluence"]
+    ordering = ["-ts"]
+    csv_columns = api_serializers.SIGNALS_CSV
+    csv_name = "signals"
+
+
+class OrderListView(ExportListView):
+    """Broker orders with their intent (role, side, prices), newest first; `since`/`until` bound creation."""
+
+    queryset = Order.objects.select_related("intent")
+    serializer_class = api_serializers.OrderSerializer
+    filterset_class = filters.OrderFilter
+    ordering_fields = ["created_at", "updated_at"]
+    ordering = ["-created_at"]
+    csv_columns = api_serializers.ORDERS_CSV
+    csv_name = "orders"
+
+
+class FillListView(ExportListView):
+    """Executions, newest first."""
+
+    queryset = Fill.objects.select_related("order__intent")
+    serializer_class = api_serializers.FillSerializer
+    filterset_class = filters.FillFilter
+    ordering_fields = ["ts"]
+    ordering = ["-ts"]
+    csv_columns = api_serializers.FILLS_CSV
+    csv_name = "fills"
+
+
+class DailyStatsListView(ExportListView):
+    """Per CME trading day, newest first; `since`/`until` compare the trading day (a date)."""
+
+    queryset = DailyStats.objects.all()
+    serializer_class = api_serializers.DailyStatsSerializer
+    filterset_class = filters.DailyStatsFilter
+    ordering_fields = ["day", "realized_pnl_usd"]
+    ordering = ["-day"]
+    csv_columns = api_serializers.DAILY_STATS_CSV
+    csv_name = "daily-stats"
+
+
+class PositionListView(ExportListView):
+    """The position per symbol (qty signed: + long, - short); `since`/`until` bound its last update."""
+
+    queryset = Position.objects.all()
+    serializer_class = api_serializers.PositionSerializer
+    filterset_class = filters.PositionFilter
+    ordering_fields = ["symbol", "updated_at", "opened_at", "realized_pnl_usd"]
+    ordering = ["symbol"]
+    csv_columns = api_serializers.POSITIONS_CSV
+    csv_name = "positions"
+
+
+def model_version_model() -> type[Model] | None:
+    """`mlfilter.models.ModelVersion`, or None while that model does not exist yet.
+
+    Looked up on each request, not at import, so `/api/v1/models/` starts listing versions as soon as
+    the model (and its migration) lands, with no change here.
+    """
+    from mlfilter import models as ml_models
+
+    return getattr(ml_models, "ModelVersion", None)
+
+
+@extend_schema(parameters=[SINCE_PARAMETER, UNTIL_PARAMETER])
+class ModelVersionListView(ExportListView):
+    """ML filter model versions, newest first (every column of `mlfilter.models.ModelVersion`).
+
+    An empty list until that model exists. `since`/`until` bound its `created_at` (or its first
+    date-time column); `?ordering=` takes any of its date-time columns or `id`.
+    """
+
+    csv_name = "models"
+
+    def get_queryset(self) -> QuerySet:
+        model = model_version_model()
+        if model is None:
+            return OrderIntent.objects.none()  # never listed: list() answers before using it
+        return model._default_manager.all()
+
+    def get_serializer_class(self) -> type[BaseSerializer]:
+        model = model_version_model()
+        return api_serializers.EmptySerializer if model is None else api_serializers.model_version_serializer(model)
+
+    @property
+    def filterset_class(self) -> type | None:  # type: ignore[override]
+        model = model_version_model()
+        return None if model is None else filters.model_version_filter(model)
+
+    @property
+    def ordering_fields(self) -> list[str]:  # type: ignore[override]
+        model = model_version_model()
+        return [] if model is None else ["id", *filters.time_fields(model)]
+
+    @property
+    def ordering(self) -> list[str]:  # type: ignore[override]
+        model = model_version_model()
+        times = filters.time_fields(model) if model is not None else []
+        return [f"-{times[0]}"] if times else ["-id"]
+
+    @property
+    def csv_columns(self) -> dict[str, str]:  # type: ignore[override]
+        model = model_version_model()
+        return {} if model is None else api_serializers.model_version_csv(model)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        if model_version_model() is not None:
+            return super().list(request, *args, **kwargs)
+        if request.accepted_renderer.format == "csv":
+            return csv_response(iter(()), self.csv_name)
+        self.paginate_queryset([])
+        return self.get_paginated_response([])
+
+
+trade_list_view = login_not_required(TradeListView.as_view())
+signal_list_view = login_not_required(SignalListView.as_view())
+order_list_view = login_not_required(OrderListView.as_view())
+fill_list_view = login_not_required(FillListView.as_view())
+daily_stats_list_view = login_not_required(DailyStatsListView.as_view())
+position_list_view = login_not_required(PositionListView.as_view())
+model_version_list_view = login_not_required(ModelVersionListView.as_view())

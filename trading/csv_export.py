@@ -19,12 +19,17 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import generics
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from trading import roles
 
 CHUNK_SIZE = 2000
 # Rows handed to the ASGI server per thread hop: large enough to amortise the hop, small enough to stream.
@@ -88,7 +93,12 @@ class CsvStreamingResponse(StreamingHttpResponse):
 def stream_csv(queryset: QuerySet, columns: Mapping[str, str], name: str) -> CsvStreamingResponse:
     """Every row of `queryset` as CSV, headed by the keys of `columns` (header -> ORM lookup)."""
     rows = queryset.values_list(*columns.values()).iterator(chunk_size=CHUNK_SIZE)
-    response = CsvStreamingResponse(csv_lines(columns.keys(), rows), content_type="text/csv; charset=utf-8")
+    return csv_response(csv_lines(columns.keys(), rows), name)
+
+
+def csv_response(lines: Iterator[str], name: str) -> CsvStreamingResponse:
+    """A CSV download named `mia-<name>-<UTC time>.csv`."""
+    response = CsvStreamingResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="mia-{name}-{stamp}.csv"'
     response["Cache-Control"] = "no-store"
@@ -119,6 +129,13 @@ class CSVRenderer(BaseRenderer):
         return "".join(csv_lines(header, ([row.get(key) for key in header] for row in rows))).encode()
 
 
+class IsViewer(BasePermission):
+    """Read access for viewers and up (DESIGN §7); a logged-in user with no role is refused too."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return roles.has_role(request.user, roles.VIEWER)
+
+
 class ApiPagination(PageNumberPagination):
     """`?page=&page_size=`; 100 rows a page unless asked, at most 1000 (CSV has no limit)."""
 
@@ -137,6 +154,35 @@ class StableOrderingFilter(OrderingFilter):
             ordering.append("-pk" if last_descending else "pk")
         return ordering
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        fields = [name for name in (getattr(view, "ordering_fields", None) or []) if isinstance(name, str)]
+        default = ",".join(getattr(view, "ordering", None) or [])
+        [parameter] = super().get_schema_operation_parameters(view)
+        parameter["description"] = (f"Sort by {', '.join(fields) or 'the default order'}; prefix with - for "
+                                    f"descending, separate several with commas. Default: {default or 'none'}.")
+        return [parameter]
+
+
+FORMAT_PARAMETER = OpenApiParameter(
+    "format", str, enum=["json", "csv"],
+    description="json (default, paginated) or csv: every matching row as a streamed download, not paginated.")
+
+
+class ExportListSchema(AutoSchema):
+    """Documents `?format=`, and that a CSV answer is text rather than the JSON page."""
+
+    def get_override_parameters(self) -> list[Any]:
+        return [*super().get_override_parameters(), FORMAT_PARAMETER]
+
+    def _get_response_for_code(self, serializer: Any, status_code: str, media_types: Any = None,
+                               direction: str = "response") -> dict[str, Any]:
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        content = response.get("content") or {}
+        if CSVRenderer.media_type in content:
+            content[CSVRenderer.media_type] = {"schema": {
+                "type": "string", "description": "CSV with a header row; every matching row, unpaginated."}}
+        return response
+
 
 class ExportListView(generics.ListAPIView):
     """A read-only list: FilterSet filters, `?ordering=`, pages as JSON, `?format=csv` streamed.
@@ -146,6 +192,8 @@ class ExportListView(generics.ListAPIView):
     """
 
     renderer_classes = [JSONRenderer, CSVRenderer]
+    schema = ExportListSchema()
+    permission_classes = [IsViewer]
     pagination_class = ApiPagination
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     csv_columns: Mapping[str, str] = {}

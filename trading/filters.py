@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 import django_filters as filters
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from trading.models import DailyStats, Fill, Order, OrderIntent, Position, Side, Signal, Trade
@@ -58,16 +58,11 @@ class InstantField(forms.CharField):
         return instant
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class InstantFilter(filters.Filter):
-    """One end of a time range, on a DateTimeField or a DateField."""
+    """One end of a time range, on a DateTimeField or a DateField (compared as the UTC date)."""
 
     field_class = InstantField
-
-    def __init__(self, *args: Any, upper: bool = False, **kwargs: Any) -> None:
-        self.upper = upper
-        kwargs.setdefault("help_text", UNTIL_HELP if upper else SINCE_HELP)
-        super().__init__(*args, **kwargs)
+    upper = False
 
     def filter(self, qs: QuerySet, value: Instant | None) -> QuerySet:
         if value is None:
@@ -82,9 +77,19 @@ class InstantFilter(filters.Filter):
         return qs.filter(**{f"{self.field_name}__lte": value.at})
 
 
-def since_until(field_name: str) -> tuple[InstantFilter, InstantFilter]:
+@extend_schema_field({"type": "string", "description": SINCE_HELP, "example": "2025-03-04"})
+class SinceFilter(InstantFilter):
+    upper = False
+
+
+@extend_schema_field({"type": "string", "description": UNTIL_HELP, "example": "2025-03-04T21:00:00Z"})
+class UntilFilter(InstantFilter):
+    upper = True
+
+
+def since_until(field_name: str) -> tuple[SinceFilter, UntilFilter]:
     """The `since` and `until` filters on one time field: `since, until = since_until("ts")`."""
-    return InstantFilter(field_name=field_name), InstantFilter(field_name=field_name, upper=True)
+    return SinceFilter(field_name=field_name), UntilFilter(field_name=field_name)
 
 
 def _text(field_name: str, help_text: str) -> filters.CharFilter:
@@ -154,3 +159,25 @@ class PositionFilter(filters.FilterSet):
     class Meta:
         model = Position
         fields = ["since", "until", "symbol"]
+
+
+def time_fields(model: type[Model]) -> list[str]:
+    """A model's date-time columns, `created_at` first when it has one."""
+    names = [f.name for f in model._meta.concrete_fields if f.get_internal_type() == "DateTimeField"]
+    return sorted(names, key=lambda name: name != "created_at")
+
+
+# Exact-match filters the ModelVersion list offers for those of these columns its model has.
+MODEL_VERSION_FIELDS = ("version", "trained_on", "deployed")
+
+
+@cache
+def model_version_filter(model: type[Model]) -> type[filters.FilterSet]:
+    """`since`/`until` on the ModelVersion model's first date-time column (`created_at`), plus
+    `version`, `trained_on` and `deployed` when it has them. Built from the model, so a column
+    renamed there does not break the endpoint."""
+    times = time_fields(model)
+    declared: dict[str, Any] = dict(zip(("since", "until"), since_until(times[0]), strict=True)) if times else {}
+    names = {f.name for f in model._meta.concrete_fields}
+    meta = type("Meta", (), {"model": model, "fields": [n for n in MODEL_VERSION_FIELDS if n in names]})
+    return type("ModelVersionFilter", (filters.FilterSet,), {**declared, "Meta": meta})

@@ -62,7 +62,7 @@ def test_snapshots_as_csv(viewer_client, db):
     make_snapshot(T, 0.6, gamma_flip=5790.0)
     response = viewer_client.get(SNAPSHOTS, {"format": "csv"})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0]["underlying"] == "SPX" and float(rows[0]["gamma_flip"]) == 5790.0
 
 
