@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from trading.models.control import SingletonConfig
+
 
 class OptionsSnapshot(models.Model):
     """One analysed chain. An invalid chain is kept (with its errors) and scores a neutral 0.5."""
@@ -41,7 +43,7 @@ class OptionsSnapshot(models.Model):
         return f"{self.underlying} {self.asof:%Y-%m-%d %H:%M} bias={self.dealer_bias_score:.2f}"
 
 
-class BiasSettings(models.Model):
+class BiasSettings(SingletonConfig):
     """Dealer's-bias configuration (singleton)."""
 
     underlyings = models.CharField(max_length=50, default="SPX,NDX")
@@ -58,12 +60,3 @@ class BiasSettings(models.Model):
 
     def __str__(self) -> str:
         return "Dealer's-bias settings"
-
-    @classmethod
-    def load(cls) -> BiasSettings:
-        row, _ = cls.objects.get_or_create(pk=1)
-        return row
-
-    def save(self, *args, **kwargs) -> None:
-        self.pk = 1
-        super().save(*args, **kwargs)

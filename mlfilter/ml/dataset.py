@@ -22,24 +22,12 @@ import numpy as np
 import pandas as pd
 
 from mlfilter.ml.labels import BarrierConfig, triple_barrier_labels
+from trading.engine.features import OUTPUT_COLUMNS
 
 __all__ = ["DIRECTIONAL", "FEATURES", "INPUTS", "DatasetConfig", "build_dataset", "design_matrix", "signal_side"]
 
-FEATURES: tuple[str, ...] = (
-    "vwap_trend",
-    "volume_imbalance",
-    "price_action",
-    "momentum_flow",
-    "support_resistance",
-    "market_structure",
-    "session_analysis",
-    "dealers_bias",
-    "tick_momentum",
-    "delta_divergence",
-    "volatility_regime",
-    "session_optimizer",
-    "confluence",
-)
+# The model reads the engine's output columns in the engine's order: one list, kept by the engine.
+FEATURES: tuple[str, ...] = OUTPUT_COLUMNS
 # volatility_regime and session_optimizer grade conditions, not direction: they are not mirrored.
 DIRECTIONAL: tuple[str, ...] = tuple(f for f in FEATURES if f not in ("volatility_regime", "session_optimizer"))
 INPUTS: tuple[str, ...] = (*FEATURES, "side")

@@ -12,20 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trading.engine.confluence import BATTLE_NAVALE  # one list of feature names, kept with the weights
 from trading.engine.features import battle_navale as bn
 from trading.engine.features import elite
 from trading.engine.features.core import BarContext, atr, build_context
 
-BATTLE_NAVALE = (
-    "vwap_trend",
-    "volume_imbalance",
-    "price_action",
-    "momentum_flow",
-    "support_resistance",
-    "market_structure",
-    "session_analysis",
-    "dealers_bias",
-)
 ELITE = ("tick_momentum", "delta_divergence", "volatility_regime", "session_optimizer")
 FEATURE_COLUMNS = (*BATTLE_NAVALE, *ELITE)
 OUTPUT_COLUMNS = (*FEATURE_COLUMNS, "confluence")
