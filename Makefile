@@ -16,6 +16,7 @@ setup: $(STAMP)
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py mia_setup
+	$(PY) manage.py ml_bootstrap
 
 run: setup
 	@echo "Starting MIA (redis, web, workers, beat, gateway). Ctrl-C stops everything."

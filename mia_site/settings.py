@@ -40,6 +40,8 @@ MIA_FEED = env_choice("MIA_FEED", "sim", ("sim", "replay", "ibkr", "dtc"))
 MIA_BROKER = env_choice("MIA_BROKER", "paper", ("paper", "ibkr"))
 MIA_SIM_SPEED = env_int("MIA_SIM_SPEED", 1, minimum=1, maximum=100_000)
 MIA_SYMBOL = env_str("MIA_SYMBOL", "ES")
+# Deploy a newly trained model by itself when it beats the deployed one out of sample.
+MIA_ML_AUTO_DEPLOY = env_bool("MIA_ML_AUTO_DEPLOY", True)
 
 INSTALLED_APPS = [
     "daphne",

@@ -20,4 +20,5 @@ urlpatterns = [
     path("api/v1/", include("trading.api_urls")),
     path("", include("trading.page_urls")),
     path("", include("options.urls")),
+    path("", include("mlfilter.urls")),
 ]

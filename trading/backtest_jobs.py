@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 ALLOWED_EXTENSIONS = (".csv", ".txt")  # headed CSV, Sierra text export, NinjaTrader export
 MAX_UPLOAD_BYTES: int = getattr(settings, "MIA_BACKTEST_MAX_UPLOAD_BYTES", 500 * 1024 * 1024)
-FORMATS = ("auto", "ohlcv", "ninjatrader", "sierra", "lean")
+FORMATS = ("auto", "ohlcv", "ninjatrader", "sierra")  # uploads are single text files: no Lean zips
 PROGRESS_STEP = 0.02  # save progress to the row at most every 2 %
 SIM_SPAN = (0.05, 0.95)  # the simulation's share of the progress bar; loading and writing take the ends
 OUTPUT_NAMES = {"report": "report.html", "trades": "trades.csv", "equity": "equity.csv"}
@@ -49,7 +49,7 @@ class BacktestInputError(ValueError):
     """Bad input for a backtest; the message is one line, fit to show a user."""
 
 
-class Cancelled(Exception):  # noqa: N818 - it is an outcome, not an error
+class Cancelled(Exception):
     """Raised from the progress callback once a cancel was requested; the run ends as cancelled."""
 
 
@@ -84,8 +84,6 @@ class Window:
 def load_window(path: Path, *, fmt: str = "auto", tz: str | None = None, start: str | None = None,
                 end: str | None = None, strict: bool = False) -> Window:
     """Load a bar file and cut it to [start, end]; refuses an empty result with a one-line reason."""
-    if fmt == "lean" and "lean" not in loaders.FORMATS:
-        fmt = "ohlcv"  # the Lean-derived CSVs are headed OHLCV files
     try:
         loaded = loaders.load_bars(path, fmt=fmt, tz=tz, strict=strict)
     except loaders.BarFileError as exc:
@@ -223,8 +221,10 @@ def request_cancel(*, run_id: int) -> BacktestRun:
     if run.status == Status.QUEUED:
         run.status, run.finished_at, run.message = Status.CANCELLED, timezone.now(), "cancelled before it started"
     elif run.status == Status.RUNNING:
-        run.cancel_requested, run.message = True, "cancelling…"
-    run.cancel_requested = run.cancel_requested or run.status == Status.CANCELLED
+        run.message = "cancelling…"
+    else:
+        return run  # already finished: nothing to stop
+    run.cancel_requested = True
     run.save(update_fields=["status", "finished_at", "message", "cancel_requested"])
     return run
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from mlfilter import inference
 from trading.engine import regime as rg
 from trading.engine.confluence import ConfluenceConfig
 from trading.engine.decision import SignalDecision, decide
@@ -93,6 +94,19 @@ def evaluate(bar: Bar) -> tuple[SignalDecision, dict[str, float]]:
     return decision, features
 
 
+def _ml_filter(decision: SignalDecision, features: dict[str, float]) -> tuple[float | None, str, bool | None]:
+    """(confidence, model version, passed) for candidate signals; the model was trained on those only.
+
+    Without a usable model the confidence is None and the signal passes: never an invented number.
+    """
+    if decision.direction == 0:
+        return None, "", None
+    confidence, version = inference.score(features)
+    if confidence is None:
+        return None, "", None
+    return confidence, version, inference.passes(confidence)
+
+
 def run_cycle(*, bar: Bar) -> tuple[Signal, dict[str, float]] | None:
     """Decide on `bar` and store its Signal (with the full feature row for execution).
 
@@ -102,12 +116,17 @@ def run_cycle(*, bar: Bar) -> tuple[Signal, dict[str, float]] | None:
         log.info("bar %s already has a signal; repeated task ignored", bar.pk)
         return None
     decision, features = evaluate(bar)
+    confidence, version, passed = _ml_filter(decision, features)
+    reasons = list(decision.reasons)
+    if passed is False:
+        reasons.append(f"ML filter: confidence {confidence:.3f} below {inference.current_threshold():.2f}")
     try:
         with transaction.atomic():
             signal = Signal.objects.create(
                 bar=bar, symbol=bar.symbol, ts=bar.ts, features=decision.features, confluence=decision.confluence,
                 label=decision.label, direction=decision.direction, regime=decision.regime,
-                strategy=decision.strategy, reasons=decision.reasons)
+                strategy=decision.strategy, reasons=reasons, ml_confidence=confidence, model_version=version,
+                ml_passed=passed)
     except IntegrityError:
         return None
     return signal, features

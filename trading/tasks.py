@@ -6,7 +6,14 @@ import logging
 
 from celery import shared_task
 
-from trading import cycle, execution, health, monitor, selectors
+from trading import (
+    backtest_jobs,  # noqa: F401 - registers mia.backtest_run (default queue)
+    cycle,
+    execution,
+    health,
+    monitor,
+    selectors,
+)
 from trading.models import Bar, Fill
 from trading.pnl import pnl_snapshot
 from trading.push import push
@@ -29,7 +36,8 @@ def on_bar(bar_id: int) -> int | None:
     if result is not None:
         signal, features = result
         execution.manage_position(bar=bar, signal=signal, features=features)
-        execution.consider_entry(signal=signal, bar=bar, features=features)
+        if signal.ml_passed is not False:
+            execution.consider_entry(signal=signal, bar=bar, features=features)
         push("signal", signal.as_message())
     push("state", state_message(selectors.trading_state()))
     return signal.pk if signal is not None else None

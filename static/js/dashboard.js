@@ -220,6 +220,7 @@
   }
 
   function onAlert(d) {
+    if (d.level === "info") return;  // progress notes (ML training) are shown on their own pages
     const bar = el("alert-bar");
     bar.textContent = d.message;
     bar.hidden = false;

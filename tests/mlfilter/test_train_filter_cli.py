@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 
 from tests.shared_data import REPO, shared_data
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.django_db]
 KEYS = ["model_version", "samples", "folds", "auc", "brier", "log_loss", "precision_at_threshold",
         "recall_at_threshold", "filtered", "unfiltered"]
 

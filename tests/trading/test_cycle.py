@@ -74,3 +74,28 @@ def test_a_config_edit_applies_from_the_next_bar(stored_bars):
     f = nxt.features
     expected = sum(w * f[name] for name, w in config.weights().items())
     assert nxt.confluence == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_ml_filter_verdict_is_stored_and_a_filtered_signal_sends_no_order(stored_bars):
+    from mlfilter import inference
+    from trading import tasks
+    from trading.models import OrderIntent
+
+    for bar in stored_bars[:300]:
+        cycle.run_cycle(bar=bar)
+    real_decide = cycle.decide
+    with mock.patch.object(inference, "score", return_value=(0.21, "mlf-test")), \
+            mock.patch.object(inference, "current_threshold", return_value=0.65), \
+            mock.patch.object(cycle, "decide", side_effect=lambda *a, **k: _force_direction(real_decide(*a, **k))), \
+            mock.patch("trading.execution.consider_entry") as consider_entry:
+        tasks.on_bar(stored_bars[300].pk)
+    signal = Signal.objects.get(bar=stored_bars[300])
+    assert (signal.ml_confidence, signal.model_version, signal.ml_passed) == (0.21, "mlf-test", False)
+    assert any("ML filter" in r for r in signal.reasons)
+    consider_entry.assert_not_called()
+    assert not OrderIntent.objects.exists()
+
+
+def _force_direction(decision):
+    decision.direction = 1
+    return decision

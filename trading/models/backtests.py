@@ -48,3 +48,33 @@ class BacktestRun(models.Model):
     @property
     def percent(self) -> int:
         return int(round(max(0.0, min(1.0, self.progress)) * 100))
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def metrics(self) -> list[tuple[str, str]]:
+        """The summary in the DESIGN §5 key order (a JSON column need not keep the order)."""
+        from trading.engine.backtest import SUMMARY_KEYS
+
+        result = self.result or {}
+        return [(key, _display(key, result[key])) for key in SUMMARY_KEYS if key in result]
+
+
+def _display(key: str, value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if key == "win_rate":
+        return f"{value * 100:.2f} %"
+    if key == "max_drawdown_pct":
+        return f"{value:.2f} %"
+    if key.endswith("_usd"):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.3f}" if abs(value) >= 1 else f"{value:.4f}"

@@ -22,6 +22,7 @@ class Signal(models.Model):
     reasons = models.JSONField(default=list)
     ml_confidence = models.FloatField(null=True, blank=True)
     model_version = models.CharField(max_length=40, blank=True)
+    ml_passed = models.BooleanField(null=True)  # None: not a candidate, or no model deployed (passes)
     risk_approved = models.BooleanField(null=True)
     risk_reasons = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -36,5 +37,5 @@ class Signal(models.Model):
         return {"id": self.pk, "ts": self.ts.isoformat(), "symbol": self.symbol, "label": self.label,
                 "direction": self.direction, "confluence": round(self.confluence, 4), "regime": self.regime,
                 "strategy": self.strategy, "reasons": self.reasons, "features": self.features,
-                "ml_confidence": self.ml_confidence, "model_version": self.model_version,
+                "ml_confidence": self.ml_confidence, "model_version": self.model_version, "ml_passed": self.ml_passed,
                 "risk_approved": self.risk_approved, "risk_reasons": self.risk_reasons}

@@ -3,8 +3,10 @@
 Prints the contract JSON (``model_version, samples, folds, auc, brier, log_loss, precision_at_threshold,
 recall_at_threshold, filtered, unfiltered``; scores are out-of-sample walk-forward) and writes the
 model into ``--out/<model_version>/``. Nothing partial is left behind: the model is written into a
-temporary directory next to its destination and renamed into place only when complete. It does not
-touch the database; registering a ModelVersion row is the service layer's job.
+temporary directory next to its destination and renamed into place only when complete. The model is
+then registered as a ModelVersion (not deployed: a risk admin deploys it from the ML page or the
+admin) unless ``--no-register``; if registering fails, the model directory is removed again.
+``--trained-on simulated`` labels a model trained on simulated bars.
 
 Instrument units per file: ``--tick-size`` and ``--multiplier`` ($ per point) may be given once (all
 files) or once per ``--data`` in order; by default a file whose name contains "spy" is read on a 0.01
@@ -54,6 +56,8 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, default=None, help="model directory root (default var/models)")
         parser.add_argument("--json", dest="json_out", type=Path, default=None, help="also write the JSON here")
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument("--no-register", action="store_true", help="write the model files only; no DB row")
+        parser.add_argument("--trained-on", default="real", choices=("real", "simulated"))
 
     def handle(self, *args, **opts) -> None:
         from tqdm import tqdm
@@ -97,11 +101,23 @@ class Command(BaseCommand):
             bar.close()
         summary = result.summary()
         text = json.dumps(summary, indent=1)
-        root = opts["out"] or Path(settings.BASE_DIR) / "var" / "models"
-        self._write_model(result.model, root, summary, save_model)
+        root = opts["out"] or Path(settings.VAR_DIR) / "models"
+        final = self._write_model(result.model, root, summary, save_model)
+        if not opts["no_register"]:
+            self._register(result, final, config, opts["trained_on"])
         if opts["json_out"] is not None:
             _atomic_write(opts["json_out"], text + "\n")
         self.stdout.write(text)
+
+    def _register(self, result, final: Path, config, trained_on: str) -> None:
+        from mlfilter import services
+
+        try:
+            services.register_model(result=result, artifact_dir=final, trained_on=trained_on, source="cli",
+                                    config=config)
+        except Exception as exc:
+            shutil.rmtree(final, ignore_errors=True)
+            raise CommandError(f"cannot register {final.name}: {_one_line(exc)}") from exc
 
     def _write_model(self, model, root: Path, summary: dict, save_model) -> Path:
         root.mkdir(parents=True, exist_ok=True)

@@ -16,24 +16,10 @@ from pathlib import Path
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
-from trading.engine import loaders
+from trading import backtest_jobs
 from trading.engine.backtest import BacktestConfig, run_backtest, strategy_names, walk_forward
 from trading.engine.backtest_strategies import StrategyUnavailable
 from trading.engine.report import build_report, equity_csv, trades_csv, write_all_or_nothing
-
-
-def _bound(text: str | None, tz: str | None, *, end: bool) -> tuple[pd.Timestamp | None, bool]:
-    """A --start/--end value as UTC; a bare date as --end means the whole day (exclusive next midnight)."""
-    if not text:
-        return None, False
-    try:
-        ts = pd.Timestamp(text)
-    except ValueError as exc:
-        raise CommandError(f"bad date {text!r}: {exc}") from exc
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(tz or "UTC")
-    date_only = end and len(text.strip()) <= 10
-    return (ts + pd.Timedelta(days=1) if date_only else ts).tz_convert("UTC"), date_only
 
 
 class Command(BaseCommand):
@@ -62,19 +48,11 @@ class Command(BaseCommand):
         if o["strategy"] not in strategy_names():
             raise CommandError(f"unknown strategy {o['strategy']!r}; known: {', '.join(strategy_names())}")
         try:
-            loaded = loaders.load_bars(o["data"], fmt=o["fmt"], tz=o["tz"], strict=o["strict"])
-        except loaders.BarFileError as exc:
-            raise CommandError(str(exc).splitlines()[0] if str(exc) else "cannot read bars") from exc
-        bars = loaded.bars
-        start, _ = _bound(o["start"], o["tz"], end=False)
-        end, exclusive = _bound(o["end"], o["tz"], end=True)
-        if start is not None:
-            bars = bars[bars.index >= start]
-        if end is not None:
-            bars = bars[bars.index < end] if exclusive else bars[bars.index <= end]
-        if bars.empty:
-            raise CommandError(f"no bars to backtest in {o['data']}" + (" in the given date range" if
-                                                                         start is not None or end is not None else ""))
+            window = backtest_jobs.load_window(o["data"], fmt=o["fmt"], tz=o["tz"], start=o["start"], end=o["end"],
+                                               strict=o["strict"])
+        except backtest_jobs.BacktestInputError as exc:
+            raise CommandError(str(exc)) from exc
+        bars = window.bars
         if not o["no_ml"] and o["strategy"] == "confluence":
             self.stderr.write("note: no ML filter is wired into backtests yet; running without it (use --no-ml)")
         try:
@@ -84,8 +62,7 @@ class Command(BaseCommand):
             folds = walk_forward(bars, config, o["walk_forward"]) if o["walk_forward"] else None
         except (ValueError, StrategyUnavailable) as exc:
             raise CommandError(str(exc).splitlines()[0]) from exc
-        rejected = len(loaded.rejected)
-        summary = result.summary(rejected_rows=rejected)
+        summary = result.summary(rejected_rows=window.rejected_rows)
         if folds is not None:
             summary["folds"] = [f.summary() for f in folds]
         text = json.dumps(summary, indent=1)

@@ -24,6 +24,10 @@ SCHEDULES: list[tuple[str, str, str, int | dict, dict]] = [
     ("Health check (every 60 s)", "mia.health_check", "default", 60, {}),
     ("Options snapshot SPX (every 5 min)", "options.snapshot", "options", 300, {"underlying": "SPX"}),
     ("Options snapshot NDX (every 5 min)", "options.snapshot", "options", 300, {"underlying": "NDX"}),
+    # 16:15 Chicago is inside the daily maintenance break in winter and summer time alike.
+    ("Retrain ML filter (daily)", "mlfilter.retrain", "ml",
+     {"minute": "15", "hour": "16", "timezone": "America/Chicago"}, {}),
+    ("ML drift check (hourly)", "mlfilter.drift_check", "ml", 3600, {}),
 ]
 
 
