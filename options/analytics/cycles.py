@@ -46,8 +46,12 @@ def pin_risk_strikes(
     near = (np.abs(strike - spot) <= window * spot) & (open_interest > 0)
     if not near.any():
         return []
-    s = pd.Series(open_interest[near]).groupby(strike[near]).sum().sort_values(ascending=False).head(top)
-    return [{"strike": float(k), "open_interest": float(v)} for k, v in s.items()]
+    # groupby(strike).sum() then sort_values(ascending=False).head(top), in numpy: same quicksort
+    # and the same reversal pandas' nargsort uses for a descending sort, so ties order identically.
+    keys, inverse = np.unique(strike[near], return_inverse=True)
+    sums = np.bincount(inverse, weights=open_interest[near], minlength=len(keys))
+    order = np.arange(len(sums))[::-1][sums[::-1].argsort(kind="quicksort")][::-1][:top]
+    return [{"strike": float(keys[i]), "open_interest": float(sums[i])} for i in order]
 
 
 def _iv_at(x: np.ndarray, iv: np.ndarray, target: float) -> float | None:

@@ -51,10 +51,22 @@ _AM_OPEN = dt.time(9, 30)
 
 def expiry_instants(expiry: np.ndarray, root: np.ndarray) -> np.ndarray:
     """UTC expiry instants (datetime64[s], naive UTC) for expiry dates and OCC roots."""
-    expiry = np.asarray(expiry, dtype="datetime64[D]")
-    am = np.isin(np.asarray(root, dtype=object), list(AM_SETTLED_ROOTS))
+    return _instants(np.asarray(expiry, dtype="datetime64[D]"), _am_settled(root))
+
+
+def _am_settled(root: np.ndarray | pd.Series) -> np.ndarray:
+    """True where the OCC root is an AM-settled monthly; one hash pass over the roots, then a
+    membership test per distinct root (a sorted ``np.isin`` on 20,000 Python strings is slower)."""
+    codes, uniques = pd.factorize(np.asarray(root, dtype=object) if not isinstance(root, pd.Series) else root)
+    if len(codes) == 0:
+        return np.zeros(0, dtype=bool)
+    table = np.array([u in AM_SETTLED_ROOTS for u in uniques] + [False], dtype=bool)  # code -1 -> False
+    return table[codes]
+
+
+def _instants(expiry: np.ndarray, am: np.ndarray) -> np.ndarray:
     key = expiry.astype(np.int64) * 2 + am
-    uniq, inverse = np.unique(key, return_inverse=True)
+    inverse, uniq = pd.factorize(key)  # hashing: the few dozen distinct keys, no sort of 20,000
     out = np.empty(len(uniq), dtype="datetime64[s]")
     for i, k in enumerate(uniq):
         day = np.datetime64(int(k // 2), "D").astype(dt.date)
@@ -78,7 +90,28 @@ def years_to_expiry(
     """
     if len(contracts) == 0:
         return np.array([], dtype=np.float64), np.array([], dtype=bool)
-    instants = expiry_instants(contracts["expiry"].to_numpy(), contracts["root"].to_numpy(dtype=object))
+    expiry = contracts["expiry"].to_numpy(dtype="datetime64[D]")
+    instants = _instants(expiry, _am_settled(contracts["root"]))
+    return _years_from_instants(
+        instants,
+        expiry,
+        asof,
+        min_t_years=min_t_years,
+        convention=convention,
+        busdays_per_year=busdays_per_year,
+    )
+
+
+def _years_from_instants(
+    instants: np.ndarray,
+    expiry: np.ndarray,
+    asof: dt.datetime,
+    *,
+    min_t_years: float,
+    convention: str,
+    busdays_per_year: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``years_to_expiry`` from precomputed expiry instants and expiry dates (datetime64[D])."""
     now = np.datetime64(asof.astimezone(dt.UTC).replace(tzinfo=None), "s")
     seconds = (instants - now).astype(np.float64)
     expired = seconds <= 0
@@ -86,7 +119,9 @@ def years_to_expiry(
         t = np.maximum(seconds / SECONDS_PER_YEAR, min_t_years)
     elif convention == "busdays":
         today = np.datetime64(asof.astimezone(NEW_YORK).date(), "D")
-        days = np.busday_count(today, contracts["expiry"].to_numpy(dtype="datetime64[D]")).astype(np.float64)
+        # busday_count per distinct expiry (a few dozen), not per contract
+        inverse, uniq = pd.factorize(expiry, use_na_sentinel=False)
+        days = np.busday_count(today, uniq).astype(np.float64)[inverse]
         zero = min_t_years if np.is_busday(today) else np.nan
         t = np.where(days > 0, days / busdays_per_year, zero)
     else:

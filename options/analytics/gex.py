@@ -49,26 +49,39 @@ def contract_gex(
 
 def gex_profile(contracts: pd.DataFrame, gex: np.ndarray) -> pd.DataFrame:
     """GEX per strike in $bn: columns strike, call_gex_bn, put_gex_bn, total_gex_bn (ascending strike)."""
-    frame = pd.DataFrame(
-        {
-            "strike": contracts["strike"].to_numpy(),
-            "is_call": contracts["is_call"].to_numpy(),
-            "gex": np.asarray(gex) / 1e9,
-        }
+    return _gex_profile_arrays(
+        contracts["strike"].to_numpy(), contracts["is_call"].to_numpy(dtype=bool), np.asarray(gex)
     )
-    call = frame["gex"].where(frame["is_call"], 0.0)
-    put = frame["gex"].where(~frame["is_call"], 0.0)
-    out = pd.DataFrame({"strike": frame["strike"], "call_gex_bn": call, "put_gex_bn": put})
-    out = out.groupby("strike", sort=True, as_index=False).sum()
-    out["total_gex_bn"] = out["call_gex_bn"] + out["put_gex_bn"]
-    return out
+
+
+def _group_sums(keys: np.ndarray, *values: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sorted distinct keys and the per-key sums of each value array, like
+    ``groupby(key, sort=True).sum()`` (NaN/NaT keys dropped, NaN values count as 0) without building
+    a frame. Plain (not Kahan) summation, so sums can differ from pandas' in the last bits."""
+    codes, uniq = pd.factorize(keys, sort=True)
+    keep = codes >= 0
+    if not keep.all():
+        codes, values = codes[keep], tuple(v[keep] for v in values)
+    sums = [np.bincount(codes, weights=np.nan_to_num(v, nan=0.0), minlength=len(uniq)) for v in values]
+    return uniq, sums
+
+
+def _gex_profile_arrays(strike: np.ndarray, is_call: np.ndarray, gex: np.ndarray) -> pd.DataFrame:
+    g = gex / 1e9
+    zero = np.zeros_like(g)
+    uniq, (call, put) = _group_sums(strike, np.where(is_call, g, zero), np.where(is_call, zero, g))
+    return pd.DataFrame({"strike": uniq, "call_gex_bn": call, "put_gex_bn": put, "total_gex_bn": call + put})
 
 
 def gex_by_expiry(contracts: pd.DataFrame, gex: np.ndarray) -> pd.DataFrame:
     """Net and absolute GEX per expiry date in $bn (ascending expiry)."""
-    frame = pd.DataFrame({"expiry": contracts["expiry"].to_numpy(), "gex_bn": np.asarray(gex) / 1e9})
-    frame["abs_gex_bn"] = frame["gex_bn"].abs()
-    return frame.groupby("expiry", sort=True, as_index=False).sum()
+    return _gex_by_expiry_arrays(contracts["expiry"].to_numpy(), np.asarray(gex))
+
+
+def _gex_by_expiry_arrays(expiry: np.ndarray, gex: np.ndarray) -> pd.DataFrame:
+    g = gex / 1e9
+    uniq, (net, gross) = _group_sums(expiry, g, np.abs(g))
+    return pd.DataFrame({"expiry": uniq, "gex_bn": net, "abs_gex_bn": gross})
 
 
 class _GammaMatrix:
@@ -90,7 +103,13 @@ class _GammaMatrix:
         self.size = int(ok.sum())
 
     def total(self, spots: np.ndarray) -> np.ndarray:
-        """Sum of weight x gamma at each spot (weights already carry sign, OI and multipliers)."""
+        """Sum of weight x gamma at each spot (weights already carry sign, OI and multipliers).
+
+        The row sums are plain numpy reductions, not a BLAS matrix-vector product: OpenBLAS
+        threads a gemv of this size, and on a busy 2-core host waking its threads cost more than
+        the whole product (the single-spot brentq evaluations went from 0.03 ms to 10+ ms). Each
+        spot's value depends only on that spot, so any subset of a grid gives the same numbers.
+        """
         spots = np.atleast_1d(np.asarray(spots, dtype=np.float64))
         if self.size == 0:
             return np.zeros_like(spots)
@@ -98,11 +117,13 @@ class _GammaMatrix:
         chunk = max(1, 400_000 // self.size)  # keep the temporaries cache-sized
         for start in range(0, len(spots), chunk):
             s = spots[start : start + chunk]
-            d1 = np.log(s)[:, None] * self.c + self.b
+            d1 = np.multiply.outer(np.log(s), self.c)
+            d1 += self.b
             d1 *= d1
             d1 *= -0.5
             np.exp(d1, out=d1)
-            out[start : start + chunk] = (d1 @ self.a) / s
+            d1 *= self.a
+            np.divide(d1.sum(axis=1), s, out=out[start : start + chunk])
         return out
 
 
@@ -148,15 +169,62 @@ def gamma_flip(
         return None
     lo, hi = cfg.flip_range
     grid = np.linspace(lo * spot, hi * spot, cfg.flip_grid_points)
-    values = matrix.total(grid)
-    sgn = np.sign(values)
-    idx = np.flatnonzero(sgn[:-1] * sgn[1:] < 0)
-    exact = np.flatnonzero(sgn == 0)
-    candidates = [float(grid[i]) for i in exact]
-    if idx.size:
-        j = idx[np.argmin(np.abs(0.5 * (grid[idx] + grid[idx + 1]) - spot))]
+    return _flip_on_grid(matrix, grid, spot)
+
+
+def _flip_on_grid(matrix: _GammaMatrix, grid: np.ndarray, spot: float) -> float | None:
+    """The flip nearest to ``spot`` on ``grid``, evaluating the grid outwards from spot.
+
+    Same answer as evaluating the whole grid and then picking (a) the sign-change cell whose
+    midpoint is nearest to spot (lowest index on ties), refined by brentq, or (b) a grid point where
+    the total is exactly 0 if that is at least as near. The grid is evaluated in windows growing
+    around spot and stops once no unevaluated cell or point could be nearer than the answer, so a
+    flip close to spot (the usual case) costs a fraction of the grid; with no flip in range it costs
+    the full grid, as before.
+    """
+    n = len(grid)
+    values = np.empty(n)
+    center = int(np.clip(np.searchsorted(grid, spot), 0, n - 1))
+    left = right = center  # evaluated points are grid[left:right]
+    step = 16
+    mid_dist = np.abs(0.5 * (grid[:-1] + grid[1:]) - spot)  # per cell j = (grid[j], grid[j+1])
+    point_dist = np.abs(grid - spot)
+    j: int | None = None
+    while True:
+        new_left, new_right = max(0, left - step), min(n, right + step)
+        if new_left < left:
+            values[new_left:left] = matrix.total(grid[new_left:left])
+        if new_right > right:
+            values[right:new_right] = matrix.total(grid[right:new_right])
+        left, right = new_left, new_right
+        step *= 2
+        sgn = np.sign(values[left:right])
+        idx = np.flatnonzero(sgn[:-1] * sgn[1:] < 0) + left
+        if idx.size:
+            j = int(idx[np.argmin(mid_dist[idx])])
+            d = mid_dist[j]
+            # unevaluated cells are j <= left - 1 and j >= right - 1; all must be farther than d
+            done_left = left == 0 or mid_dist[left - 1] > d
+            done_right = right == n or mid_dist[right - 1] > d
+            if done_left and done_right:
+                break
+        if left == 0 and right == n:
+            break
+    candidates_root: list[float] = []
+    if j is not None:
         root = brentq(lambda s: float(matrix.total(np.array([s]))[0]), grid[j], grid[j + 1], xtol=1e-6 * spot)
-        candidates.append(float(root))
+        candidates_root.append(float(root))
+        reach = abs(candidates_root[0] - spot)
+        # an exact zero ties or beats the root only within its distance: make sure those are evaluated
+        while (left > 0 and point_dist[left - 1] <= reach) or (right < n and point_dist[right] <= reach):
+            new_left, new_right = max(0, left - step), min(n, right + step)
+            if new_left < left:
+                values[new_left:left] = matrix.total(grid[new_left:left])
+            if new_right > right:
+                values[right:new_right] = matrix.total(grid[right:new_right])
+            left, right = new_left, new_right
+    exact = np.flatnonzero(values[left:right] == 0) + left
+    candidates = [float(grid[i]) for i in exact] + candidates_root
     if not candidates:
         return None
     return min(candidates, key=lambda s: abs(s - spot))
@@ -176,10 +244,19 @@ def walls(profile: pd.DataFrame) -> tuple[float | None, float | None]:
 
 def put_call_ratios(contracts: pd.DataFrame) -> tuple[float | None, float | None]:
     """(put/call by open interest, put/call by volume); None when the call side is zero."""
-    is_call = contracts["is_call"].to_numpy()
+    return _put_call_ratios_arrays(
+        contracts["is_call"].to_numpy(dtype=bool),
+        contracts["open_interest"].to_numpy(dtype=np.float64),
+        contracts["volume"].to_numpy(dtype=np.float64),
+    )
+
+
+def _put_call_ratios_arrays(
+    is_call: np.ndarray, open_interest: np.ndarray, volume: np.ndarray
+) -> tuple[float | None, float | None]:
     out: list[float | None] = []
-    for col in ("open_interest", "volume"):
-        v = np.nan_to_num(contracts[col].to_numpy(dtype=np.float64))
+    for col in (open_interest, volume):
+        v = np.nan_to_num(col)
         calls, puts = v[is_call].sum(), v[~is_call].sum()
         out.append(float(puts / calls) if calls > 0 else None)
     return out[0], out[1]

@@ -17,14 +17,14 @@ import pandas as pd
 from options.analytics.chain import Chain
 from options.analytics.config import AnalysisConfig
 from options.analytics.cycles import gamma_cycles
-from options.analytics.expiry import expiry_instants, years_to_expiry
+from options.analytics.expiry import _am_settled, _instants, _years_from_instants
 from options.analytics.gex import (
+    _gex_by_expiry_arrays,
+    _gex_profile_arrays,
+    _put_call_ratios_arrays,
     contract_gex,
     dealer_bias_score,
     gamma_flip,
-    gex_by_expiry,
-    gex_profile,
-    put_call_ratios,
     walls,
 )
 from options.analytics.greeks import black_scholes
@@ -146,15 +146,18 @@ def analyze(
     is_call = df["is_call"].to_numpy(dtype=bool)
     oi = np.nan_to_num(df["open_interest"].to_numpy(dtype=np.float64))
     iv = df["iv"].to_numpy(dtype=np.float64)
-    t, expired = years_to_expiry(
-        df,
+    # expiry instants once (years_to_expiry would compute them again for days_left)
+    expiry_days = df["expiry"].to_numpy(dtype="datetime64[D]")
+    instants = _instants(expiry_days, _am_settled(df["root"]))
+    t, expired = _years_from_instants(
+        instants,
+        expiry_days,
         chain.asof,
         min_t_years=cfg.min_t_years,
         convention=cfg.time_convention,
         busdays_per_year=cfg.busdays_per_year,
     )
     now = np.datetime64(chain.asof.replace(tzinfo=None), "s")  # asof is UTC (Chain invariant)
-    instants = expiry_instants(df["expiry"].to_numpy(), df["root"].to_numpy(dtype=object))
     days_left = (instants - now).astype(np.float64) / 86_400.0
     zero_iv = ~(np.isfinite(iv) & (iv > 0))
     model_ok = np.isfinite(t) & ~zero_iv
@@ -172,19 +175,23 @@ def analyze(
     result.zero_iv_contracts = int((zero_iv & ~expired).sum())
 
     live = ~expired
-    pcr_oi, pcr_vol = put_call_ratios(df.loc[live])
+    pcr_oi, pcr_vol = _put_call_ratios_arrays(
+        is_call[live],
+        df["open_interest"].to_numpy(dtype=np.float64)[live],
+        df["volume"].to_numpy(dtype=np.float64)[live],
+    )
     result.pcr_oi, result.pcr_volume = pcr_oi, pcr_vol
     if not (model_ok & (oi > 0)).any():
         result.errors.append("no live contract with positive IV and open interest")
         return result
 
     result.gamma_flip = gamma_flip(spot, strike, t_model, iv, oi, is_call, cfg)
-    profile = gex_profile(df.loc[model_ok], gex_model[model_ok])
+    profile = _gex_profile_arrays(strike[model_ok], is_call[model_ok], gex_model[model_ok])
     result.call_wall, result.put_wall = walls(profile)
     lo, hi = cfg.flip_range
     window = (profile["strike"] >= lo * spot) & (profile["strike"] <= hi * spot)
     result.profile = profile.loc[window].reset_index(drop=True)
-    result.by_expiry = gex_by_expiry(df.loc[model_ok], gex_model[model_ok])
+    result.by_expiry = _gex_by_expiry_arrays(df["expiry"].to_numpy()[model_ok], gex_model[model_ok])
     gross = float(np.abs(gex_model).sum() / 1e9)
     result.dealer_bias_score, result.bias_components = dealer_bias_score(
         spot=spot,

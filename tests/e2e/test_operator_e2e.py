@@ -88,7 +88,9 @@ def test_a_backtest_launched_from_the_page_runs_to_its_report(stack, page):
     page.goto(stack.url + "/backtests/")
     page.select_option("select[name=existing]", "es_lean.csv")
     page.select_option("select[name=strategy]", "sma_cross")
-    page.click("button[type=submit]")
+    page.click("button[type=submit]:has-text('Run backtest')")
+    page.wait_for_load_state()
+    page.screenshot(path=str(ARTIFACTS / "backtest-submitted.png"), full_page=True)
     page.wait_for_selector("[data-status=done]", timeout=120_000)
     page.screenshot(path=str(ARTIFACTS / "backtest-detail.png"), full_page=True)
     with page.context.expect_page() as report_page:
