@@ -141,11 +141,20 @@ def record_bar(*, bar: ClosedBar, source: str) -> Bar | None:
                 symbol=bar.symbol, ts=bar.ts, open=bar.open, high=bar.high, low=bar.low, close=bar.close,
                 volume=bar.volume, buy_volume=bar.buy_volume, sell_volume=bar.sell_volume, bid=bar.bid,
                 ask=bar.ask, tick_count=bar.tick_count, source=source)
-            transaction.on_commit(lambda: on_bar.delay(row.pk))
+            transaction.on_commit(lambda: _enqueue_cycle(on_bar, row.pk))
     except IntegrityError:
         log.info("bar %s %s already stored; not enqueued again", bar.symbol, bar.ts)
         return None
     return row
+
+
+def _enqueue_cycle(task: Any, bar_id: int) -> None:
+    """Enqueue the bar's cycle; if the broker is gone (shutdown), the bar stays stored and the next
+    bar's cycle rebuilds the engine from stored bars, so nothing is computed from missing data."""
+    try:
+        task.delay(bar_id)
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        log.warning("bar %s stored, but its trading cycle could not be enqueued: %s", bar_id, exc)
 
 
 @transaction.atomic

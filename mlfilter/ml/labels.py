@@ -52,7 +52,8 @@ class BarrierConfig:
 
     stop_atr_mult: float = 2.0
     target_r: float = 2.0
-    time_limit: int = 30
+    # The live bracket's time exit: labels describe the trade MIA actually manages, not a shorter one.
+    time_limit: int = BracketPolicy.max_bars
     timeout_label: str = "zero"
     point_value: float = fm.POINT_VALUE
     tick_size: float = fm.TICK_SIZE

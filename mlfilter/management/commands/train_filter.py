@@ -25,6 +25,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from mlfilter.ml.labels import BarrierConfig
+
 
 def _units(paths: list[Path], given: list[float] | None, spy: float, other: float, what: str) -> list[float]:
     if not given:
@@ -50,7 +52,8 @@ class Command(BaseCommand):
         parser.add_argument("--folds", type=int, default=5)
         parser.add_argument("--threshold", type=float, default=0.65)
         parser.add_argument("--min-samples", type=int, default=1000)
-        parser.add_argument("--time-limit", type=int, default=30, help="time barrier in bars")
+        parser.add_argument("--time-limit", type=int, default=BarrierConfig.time_limit,
+                            help="time barrier in bars (default: the live bracket's time exit)")
         parser.add_argument("--tick-size", type=float, action="append", default=None)
         parser.add_argument("--multiplier", type=float, action="append", default=None, help="$ per point")
         parser.add_argument("--out", type=Path, default=None, help="model directory root (default var/models)")
@@ -64,7 +67,6 @@ class Command(BaseCommand):
 
         from mlfilter.ml.artifacts import save_model
         from mlfilter.ml.ensemble import EnsembleConfig
-        from mlfilter.ml.labels import BarrierConfig
         from mlfilter.ml.training import BarSet, TrainConfig, train
         from trading.engine.loaders import BarFileError, load_bars
 
