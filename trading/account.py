@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Max, Sum
 
 from mia_site.redis import redis_client
@@ -59,7 +60,7 @@ def equity(settings_row: RiskSettings | None = None) -> tuple[float, float]:
 def account_state(*, at: datetime, last_price: float | None = None) -> AccountState:
     row = RiskSettings.load()
     now_equity, peak = equity(row)
-    position = Position.objects.filter(symbol="ES").first()
+    position = Position.objects.filter(symbol=settings.MIA_SYMBOL).first()
     qty = position.qty if position else 0
     unrealized = 0.0
     if position and qty and position.avg_price is not None and last_price is not None:
@@ -89,6 +90,17 @@ def feed_age_s() -> float | None:
         return None
     beat = json.loads(raw)
     return time.time() - beat["last_tick_wall"] if beat.get("last_tick_wall") else None
+
+
+def newest_tick_time() -> datetime | None:
+    """Feed time of the newest valid tick (simulated time under the simulator), from the heartbeat."""
+    client = redis_client()
+    try:
+        raw = client.get("mia:gateway") if client is not None else None
+    except Exception:  # noqa: BLE001 - unknown reads as stale
+        return None
+    stamp = json.loads(raw).get("last_tick_ts") if raw else None
+    return datetime.fromisoformat(stamp) if stamp else None
 
 
 def market_state(*, now_ns: int, last_price: float) -> MarketState:

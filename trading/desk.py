@@ -9,7 +9,7 @@ as the entry fill, so a position is never left without its stop by a crash in be
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +28,8 @@ KIND = {OrderIntent.Type.MARKET: MARKET, OrderIntent.Type.LIMIT: LIMIT, OrderInt
 Role = OrderIntent.Role
 EXIT_REASON = {Role.STOP: "stop", Role.TARGET: "target", Role.FLATTEN: "flatten"}
 RISK_REDUCING = {Role.STOP, Role.TARGET, Role.EXIT, Role.FLATTEN}
+# An entry decided on a bar is only good for that moment; a late one (backlog, redelivery) is refused.
+ENTRY_MAX_AGE = timedelta(seconds=90)
 
 
 def move(order: Order, to: str, *, reason: str = "") -> None:
@@ -76,6 +78,17 @@ class Desk:
             move(order, Order.State.REJECTED, reason=f"trading state {state or 'unknown'}")
             self._push(order)
             return order
+        if intent.role in (Role.EXIT, Role.FLATTEN) and not self._reduces(intent):
+            move(order, Order.State.REJECTED, reason="would not reduce the position")
+            self._push(order)
+            return order
+        if intent.role in (Role.EXIT, Role.FLATTEN):
+            # A market exit replaces the bracket: both must never fill on the same tick.
+            self.cancel_all(reason="exit replaces the bracket", roles=(Role.STOP, Role.TARGET))
+        if intent.role == Role.ENTRY and timezone.now() - intent.created_at > ENTRY_MAX_AGE:
+            move(order, Order.State.REJECTED, reason="entry expired before reaching the broker")
+            self._push(order)
+            return order
         move(order, Order.State.SUBMITTED)
         price = intent.stop_price if intent.order_type == OrderIntent.Type.STOP else intent.limit_price
         oco = intent.bracket_id if intent.role in (Role.STOP, Role.TARGET) else ""
@@ -88,6 +101,12 @@ class Desk:
             OrderIntent.objects.filter(pk=intent.pk).update(sent_at=timezone.now())
         self._push(order)
         return order
+
+    def _reduces(self, intent: OrderIntent) -> bool:
+        """Under the position lock: the exit closes (part of) what is actually held right now."""
+        position = Position.objects.select_for_update().filter(symbol=intent.symbol).first()
+        held = position.qty if position else 0
+        return held != 0 and (intent.side == "SELL") == (held > 0) and intent.qty <= abs(held)
 
     def cancel(self, coid: str, *, reason: str) -> None:
         self.broker.cancel(coid)
@@ -148,10 +167,14 @@ class Desk:
             return None
         order = Order.objects.select_for_update().select_related("intent").get(client_order_id=ex.client_order_id)
         intent = order.intent
+        if order.state not in Order.WORKING:
+            # The fill happened at the broker whatever our books say: record it, then stop and shout.
+            self._unexpected_fill(order, ex)
         order.filled_qty += ex.qty
         order.avg_fill_price = ex.price if order.avg_fill_price is None else order.avg_fill_price
         order.save(update_fields=["filled_qty", "avg_fill_price", "updated_at"])
-        move(order, Order.State.FILLED if order.filled_qty >= intent.qty else Order.State.PARTIALLY_FILLED)
+        if order.state in Order.WORKING:
+            move(order, Order.State.FILLED if order.filled_qty >= intent.qty else Order.State.PARTIALLY_FILLED)
         ts = datetime.fromtimestamp(ex.ts_ns / NS_PER_S, tz=UTC)
         fill = Fill.objects.create(exec_id=ex.exec_id, order=order, ts=ts, side="BUY" if ex.side > 0 else "SELL",
                                    qty=ex.qty, price=ex.price, commission_usd=ex.commission)
@@ -164,6 +187,13 @@ class Desk:
         transaction.on_commit(lambda: _enqueue_on_fill(fill_id))
         self._push(order)
         return fill_id
+
+    def _unexpected_fill(self, order: Order, ex: Execution) -> None:
+        reason = f"unexpected fill on {order.state} order {order.client_order_id}: {ex.side * ex.qty} @ {ex.price}"
+        log.error(reason)
+        services.set_trading_state(to=TradingState.State.HALTED, actor=services.Actor(name="gateway", is_system=True),
+                                   reason=reason[:500])
+        transaction.on_commit(lambda: push("alert", {"level": "error", "message": reason}))
 
     def _apply_to_position(self, fill: Fill, intent: OrderIntent) -> bool:
         """Update the net position; on returning to flat, write the Trade and the day's stats."""
@@ -251,6 +281,8 @@ class Desk:
         net = sum(f.qty if f.side == "BUY" else -f.qty for f in Fill.objects.filter(order__intent__symbol=self.symbol))
         if stored != net:
             problems.append(f"position {stored} != net of fills {net}")
+        if net != 0 and not Order.objects.filter(state__in=Order.WORKING, intent__role=Role.STOP).exists():
+            problems.append(f"position {net} has no working stop")
         self.broker.position = net
         if problems:
             reason = "reconciliation mismatch: " + "; ".join(problems)

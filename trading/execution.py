@@ -61,6 +61,9 @@ def _verdict(*, signal: Signal, bar: Bar, features: dict[str, float]) -> tuple[l
     if acct.position != 0 or acct.working_qty:
         return [IN_POSITION], 0  # one position at a time; exits are managed by its bracket
     row = RiskSettings.load()
+    newest = account.newest_tick_time()
+    if newest is None or newest - (bar.ts + timedelta(minutes=1)) > timedelta(seconds=row.stale_data_seconds):
+        return ["STALE_DATA"], 0  # a late bar (backlog, redelivery) must not trade at today's prices
     stop_points = row.stop_atr_multiple * features.get("atr", 0.0)
     size = sizing.contracts(acct.equity, stop_points, risk_fraction=row.risk_per_trade_pct / 100.0,
                             max_position=row.max_position, current_exposure=acct.position + acct.working_qty,
@@ -127,7 +130,7 @@ def manage_position(*, bar: Bar, signal: Signal | None, features: dict[str, floa
         send_exit(symbol=bar.symbol, qty=position.qty, reason=reason, key=f"X{entry.pk}")
         return reason
     if bracket.stop != stop_order.intent.stop_price and client is not None:
-        OrderIntent.objects.filter(pk=stop_order.intent.pk).update(stop_price=bracket.stop)
+        # The gateway records the new stop once the broker has it (Desk.modify), not before.
         order_stream.publish(client, action="modify", client_order_id=stop_order.client_order_id,
                              reason=str(bracket.stop))
         return "stop_moved"

@@ -114,7 +114,7 @@ class Gateway:
             if closed is not None:
                 self._store_bar(closed)
             if self.desk is not None:
-                self._trade(tick, now)
+                self._trade_safely(tick, now)
             if now >= self._next_push:
                 self._next_push = now + self.push_interval
                 push("tick", {"symbol": self.symbol, "ts": _iso(tick.ts_ns), "price": tick.price,
@@ -122,6 +122,27 @@ class Gateway:
         if now >= self._next_beat:
             self._flush_quarantine()
             self._heartbeat()
+
+    def _trade_safely(self, tick: Tick, now: float) -> None:
+        """A broker-side error halts trading and alerts; market data keeps flowing (fail closed)."""
+        try:
+            self._trade(tick, now)
+        except Exception as exc:  # noqa: BLE001 - see docstring
+            log.exception("gateway broker step failed")
+            try:
+                services.set_trading_state(to="HALTED", actor=services.Actor(name="gateway", is_system=True),
+                                           reason=f"gateway error: {type(exc).__name__}: {exc}"[:500])
+            except Exception:  # noqa: BLE001 - already halted or the database is gone; the log has it
+                log.exception("could not latch the halt")
+
+    def _poll_commands(self, now: float) -> None:
+        """Kill-switch commands must get through even when the feed is silent."""
+        if self.commands is not None and now >= self._next_poll:
+            self._next_poll = now + 0.1
+            try:
+                self.commands.poll()
+            except Exception:  # noqa: BLE001 - retried on the next poll
+                log.exception("order command poll failed")
 
     def _trade(self, tick: Tick, now: float) -> None:
         """Broker work on a valid tick: commands in, executions out, P&L marked to market."""
@@ -149,6 +170,8 @@ class Gateway:
         while due > now and not self._stopping:
             self.sleep(min(due - now, 0.25))
             now = self.clock()
+            if self.desk is not None:
+                self._poll_commands(now)
             self._close_bar_on_time(ts_ns - int((due - now) * self.speed * NS_PER_S))
             if now >= self._next_beat:
                 self._heartbeat()

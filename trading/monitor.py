@@ -25,12 +25,20 @@ ACTOR = services.Actor(name="risk-monitor", is_system=True)
 _calendar: CmeCalendar | None = None
 
 
+# Money limits close the position as well (a risk desk's auto-liquidation); connection losses only
+# halt, keeping the position's stop at the broker, since orders cannot be worked without a feed.
+FLATTEN_ON = {"DAILY_LOSS_EXCEEDED", "DRAWDOWN_EXCEEDED"}
+
+
 def _halt(reasons: list[str]) -> bool:
     state = TradingState.objects.filter(pk=TradingState.SINGLETON_ID).values_list("state", flat=True).first()
     if not reasons or state == TradingState.State.HALTED:
         return False
     text = "automatic halt: " + ", ".join(reasons)
-    services.set_trading_state(to=TradingState.State.HALTED, actor=ACTOR, reason=text)
+    if FLATTEN_ON & set(reasons):
+        services.flatten_all(actor=ACTOR, reason=text)
+    else:
+        services.set_trading_state(to=TradingState.State.HALTED, actor=ACTOR, reason=text)
     push("alert", {"level": "error", "message": text})
     log.error(text)
     return True

@@ -60,31 +60,44 @@ def ensure_group(client: redis.Redis) -> None:
 class CommandConsumer:
     """Reads commands for this gateway; pending (unacknowledged) ones first, then new ones."""
 
-    def __init__(self, client: redis.Redis, handler: Callable[[dict], None], *, consumer: str = "gateway-1") -> None:
+    MAX_ATTEMPTS = 5
+
+    def __init__(self, client: redis.Redis, handler: Callable[[dict], None], *, consumer: str = "gateway-1",
+                 on_poison: Callable[[dict, str], None] | None = None) -> None:
         self.client = client
         self.handler = handler
         self.consumer = consumer
+        self.on_poison = on_poison
         ensure_group(client)
         self._backlog = True
+        self._failures: dict[str, int] = {}
 
     def poll(self, *, block_ms: int | None = None, count: int = 50) -> int:
         """Handle up to `count` commands; returns how many were handled."""
-        entries = []
-        if self._backlog:
-            entries = self._read("0", count, None)
-            self._backlog = bool(entries)
-        if not entries:
-            entries = self._read(">", count, block_ms)
+        # Pending (failed or unacknowledged) commands are retried, but new ones are always read too:
+        # one command that keeps failing must never block a later Flatten.
+        entries = self._read("0", count, None) if self._backlog else []
+        self._backlog = bool(entries)
+        entries += self._read(">", count, block_ms)
         handled = 0
         for entry_id, fields in entries:
             try:
                 with transaction.atomic():
                     self.handler(fields)
-            except Exception:  # noqa: BLE001 - leave it pending; it is retried on the next backlog pass
-                log.exception("order command %s failed; left pending", fields)
+            except Exception as exc:  # noqa: BLE001 - left pending and retried, up to MAX_ATTEMPTS
                 self._backlog = True
+                attempts = self._failures.get(entry_id, 0) + 1
+                self._failures[entry_id] = attempts
+                log.exception("order command %s failed (attempt %d)", fields, attempts)
+                if attempts < self.MAX_ATTEMPTS:
+                    continue
+                self.client.xack(STREAM, GROUP, entry_id)  # dead letter: reported, never retried again
+                self._failures.pop(entry_id, None)
+                if self.on_poison is not None:
+                    self.on_poison(fields, f"{type(exc).__name__}: {exc}")
                 continue
             self.client.xack(STREAM, GROUP, entry_id)
+            self._failures.pop(entry_id, None)
             handled += 1
         return handled
 

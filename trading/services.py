@@ -37,11 +37,12 @@ class Actor:
         return cls(name=user.get_username(), user=user)
 
 
-def can_set_state(actor: Actor, to: str) -> bool:
+def can_set_state(actor: Actor, to: str, current: str | None = None) -> bool:
+    """Operators may halt or reduce; leaving a halt (to anything but HALTED) needs a risk admin."""
     if actor.is_system:
         return True
-    needed = roles.RISK_ADMIN if to == State.ACTIVE else roles.OPERATOR
-    return roles.has_role(actor.user, needed)
+    lifting = to == State.ACTIVE or (current == State.HALTED and to != State.HALTED)
+    return roles.has_role(actor.user, roles.RISK_ADMIN if lifting else roles.OPERATOR)
 
 
 @transaction.atomic
@@ -49,11 +50,11 @@ def set_trading_state(*, to: str, actor: Actor, reason: str) -> TradingState:
     """Latch a new trading state, audit it, then cache and broadcast it once committed."""
     if to not in State.values:
         raise ValueError(f"unknown trading state {to!r}")
-    if not can_set_state(actor, to):
-        raise PermissionDenied(f"{actor.name} may not set the trading state to {to}")
     if not reason.strip():
         raise ValueError("a reason is required")
     row, _ = TradingState.objects.select_for_update().get_or_create(pk=TradingState.SINGLETON_ID)
+    if not can_set_state(actor, to, row.state):
+        raise PermissionDenied(f"{actor.name} may not set the trading state from {row.state} to {to}")
     before = {"state": row.state, "reason": row.reason}
     row.state, row.reason, row.changed_by = to, reason.strip()[:500], actor.name
     row.save()
@@ -62,9 +63,8 @@ def set_trading_state(*, to: str, actor: Actor, reason: str) -> TradingState:
                             after={"state": row.state, "reason": row.reason})
     payload = state_message(row)
     transaction.on_commit(lambda: _publish_state(payload))
-    if to == State.HALTED:  # block new orders and cancel working ones
-        transaction.on_commit(lambda: _order_command("cancel_all", reason))
-    elif to == State.REDUCING:  # keep protective exits, cancel entries that would add risk
+    if to in (State.HALTED, State.REDUCING):
+        # Cancel working entries; the open position keeps its stop and target (Flatten closes it).
         transaction.on_commit(lambda: _order_command("cancel_entries", reason))
     return row
 

@@ -59,14 +59,25 @@
        y: fills.filter((f) => f.side === "SELL").map((f) => f.price), text: fills.filter((f) => f.side === "SELL").map((f) => f.role),
        marker: {symbol: "triangle-down", size: 10, color: "#bb6bd9"}},
     ];
-    const shapes = levels.map((l) => ({type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: l.price, y1: l.price,
+    // The price axis follows the candles; a level outside it is named at the top or bottom edge
+    // instead of squashing the candles into a sliver.
+    const lows = candles.map((c) => c.low), highs = candles.map((c) => c.high);
+    const lo = Math.min(...lows), hi = Math.max(...highs), pad = Math.max(2, (hi - lo) * 0.1);
+    const range = candles.length ? [lo - pad, hi + pad] : undefined;
+    const inside = levels.filter((l) => !range || (l.price >= range[0] && l.price <= range[1]));
+    const outside = range ? levels.filter((l) => l.price < range[0] || l.price > range[1]) : [];
+    const shapes = inside.map((l) => ({type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: l.price, y1: l.price,
                                        line: {color: l.color, width: 1, dash: "dash"}}));
-    const annotations = levels.map((l) => ({xref: "paper", x: 1, xanchor: "right", yref: "y", y: l.price, yshift: 8,
-                                            text: `${l.label} ${l.price}`, showarrow: false, font: {color: l.color, size: 11}}));
+    const annotations = inside.map((l) => ({xref: "paper", x: 1, xanchor: "right", yref: "y", y: l.price, yshift: 8,
+                                            text: `${l.label} ${l.price}`, showarrow: false, font: {color: l.color, size: 11}}))
+      .concat(outside.map((l, i) => ({xref: "paper", x: 0.01, xanchor: "left", yref: "paper",
+                                      y: l.price > range[1] ? 1 - i * 0.05 : 0.02 + i * 0.05,
+                                      text: `${l.price > range[1] ? "▲" : "▼"} ${l.label} ${l.price}`, showarrow: false,
+                                      font: {color: l.color, size: 11}})));
     const layout = {...DARK, height: 500, margin: {l: 55, r: 10, t: 10, b: 30}, showlegend: false, dragmode: "pan",
                     uirevision: "keep-zoom", shapes: shapes, annotations: annotations,
                     xaxis: {type: "date", gridcolor: GRID, rangeslider: {visible: false}},
-                    yaxis: {tickformat: ".2f", gridcolor: GRID}};
+                    yaxis: {tickformat: ".2f", gridcolor: GRID, range: range}};
     return {data: traces, layout: layout};
   }
 

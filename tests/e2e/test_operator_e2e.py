@@ -27,6 +27,11 @@ def _kill(page, action: str, reason: str) -> None:
 
 
 def test_each_role_gets_exactly_its_kill_switch_powers(stack, page):
+    _as(page, stack, "risk_admin")  # an earlier test left the system halted; only a risk admin lifts that
+    if page.get_attribute("#trading-state", "data-state") != "ACTIVE":
+        _kill(page, "resume", "e2e start")
+        page.wait_for_selector("#trading-state[data-state=ACTIVE]")
+
     _as(page, stack, "viewer")
     assert page.locator("button[data-action]").count() == 0
 

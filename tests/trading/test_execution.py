@@ -31,9 +31,14 @@ def desk(real_redis, trading_state):
     return Desk(PaperBroker(fill_config=FillConfig(slippage_ticks=1), session="t"))
 
 
+def _beat(feed_time: datetime) -> None:
+    redis_client().set("mia:gateway", json.dumps({"at": time.time(), "last_tick_wall": time.time(),
+                                                  "last_tick_ts": feed_time.isoformat()}))
+
+
 @pytest.fixture
 def fresh_feed(real_redis):
-    redis_client().set("mia:gateway", json.dumps({"at": time.time(), "last_tick_wall": time.time()}))
+    _beat(T0.replace(minute=1, second=5))  # the feed is just past the signal bar's close
 
 
 @pytest.fixture
@@ -157,12 +162,87 @@ def test_an_entry_fill_opens_its_bracket_and_a_stop_fill_cancels_the_target(fres
     assert Position.objects.get().qty == 0 and not desk.broker.working
 
 
-def test_halt_cancels_working_orders(fresh_feed, desk, commands, django_capture_on_commit_callbacks):
+def test_halt_cancels_working_entries_but_keeps_the_positions_stop(fresh_feed, desk, commands,
+                                                                    django_capture_on_commit_callbacks):
     _open_long(desk)
+    pending = OrderIntent.objects.create(client_order_id="E-late", signal=None, bracket_id="E-late", role="ENTRY",
+                                         symbol="ES", side="BUY", qty=1, order_type="MKT")
+    Order.objects.create(intent=pending, client_order_id="E-late", state=Order.State.ACCEPTED)
     with django_capture_on_commit_callbacks(execute=True):
         services.kill_switch(action="halt", actor=services.Actor("op", is_system=True), reason="news")
     commands.poll()
-    assert not Order.objects.filter(state__in=Order.WORKING).exists() and not desk.broker.working
+    working = {o.intent.role for o in Order.objects.select_related("intent").filter(state__in=Order.WORKING)}
+    assert working == {"STOP", "TARGET"}
+    assert Order.objects.get(client_order_id="E-late").state == Order.State.CANCELLED
+
+
+def test_a_market_exit_cancels_the_bracket_so_both_never_fill(fresh_feed, desk):
+    entry = _open_long(desk)
+    exit_intent = execution.send_exit(symbol="ES", qty=1, reason="time", key=f"X{entry.pk}")
+    desk.submit(exit_intent.client_order_id)
+    assert set(desk.broker.working) == {exit_intent.client_order_id}
+    desk.on_tick(_tick(4790.0, 5))  # through the old stop as well: only the exit may fill
+    assert Position.objects.get().qty == 0 and Trade.objects.get().exit_reason == "time"
+
+
+def test_an_exit_that_would_not_reduce_the_position_is_refused(fresh_feed, desk):
+    entry = _open_long(desk)
+    desk.on_tick(_tick(4796.0, 2))  # the stop fills: flat
+    late_exit = execution.send_exit(symbol="ES", qty=1, reason="reversal", key=f"X{entry.pk}")
+    desk.submit(late_exit.client_order_id)
+    assert Order.objects.get(client_order_id=late_exit.client_order_id).state == Order.State.REJECTED
+    assert Position.objects.get().qty == 0
+
+
+def test_a_fill_on_a_closed_order_is_recorded_and_halts(fresh_feed, desk):
+    from trading.brokers.paper import Execution
+
+    entry = _open_long(desk)
+    stop = Order.objects.get(intent__role="STOP")
+    desk.cancel(stop.client_order_id, reason="t")
+    desk.record_execution(Execution("late-1", stop.client_order_id, -1, 1, 4796.0, 2.5, 10 * NS_PER_S))
+    assert TradingState.objects.get().state == State.HALTED
+    assert Position.objects.get().qty == 0 and entry.pk
+
+
+def test_a_bar_older_than_the_feed_is_stale_and_not_traded(real_redis, desk):
+    _beat(T0.replace(minute=30))  # the feed is 29 minutes past this bar's close
+    signal, bar = _signal()
+    assert execution.consider_entry(signal=signal, bar=bar, features=FEATURES) is None
+    signal.refresh_from_db()
+    assert signal.risk_reasons == ["STALE_DATA"]
+
+
+def test_an_entry_that_reaches_the_gateway_late_is_refused(fresh_feed, desk):
+    from datetime import timedelta
+
+    signal, bar = _signal()
+    intent = execution.consider_entry(signal=signal, bar=bar, features=FEATURES)
+    OrderIntent.objects.filter(pk=intent.pk).update(created_at=intent.created_at - timedelta(minutes=5))
+    desk.submit(intent.client_order_id)
+    assert Order.objects.get().state == Order.State.REJECTED and not desk.broker.working
+
+
+def test_a_poisoned_command_never_blocks_a_later_flatten(fresh_feed, desk, django_capture_on_commit_callbacks):
+    _open_long(desk)
+    poisoned = []
+    consumer = order_stream.CommandConsumer(redis_client(), desk.handle,
+                                            on_poison=lambda fields, error: poisoned.append(fields))
+    order_stream.publish(redis_client(), action="modify", client_order_id="E1-S", reason="not-a-price")
+    consumer.poll()
+    order_stream.publish(redis_client(), action="flatten", reason="get out")
+    for _ in range(6):
+        consumer.poll()
+    desk.on_tick(_tick(4801.0, 3))
+    assert Position.objects.get().qty == 0 and Trade.objects.get().exit_reason == "flatten"
+    assert poisoned and poisoned[0]["action"] == "modify"
+
+
+def test_a_position_without_a_working_stop_fails_reconciliation(fresh_feed, desk):
+    _open_long(desk)
+    Order.objects.filter(intent__role="STOP").update(state=Order.State.CANCELLED)
+    assert any("no working stop" in p for p in Desk(PaperBroker(session="t2")).restore_and_reconcile())
+    assert TradingState.objects.get().state == State.HALTED
 
 
 def test_flatten_cancels_everything_and_closes_the_position(fresh_feed, desk, commands,
@@ -195,3 +275,18 @@ def test_an_invalid_order_transition_raises(fresh_feed, desk):
     entry = _open_long(desk)
     with pytest.raises(InvalidTransition):
         move(entry.order, Order.State.ACCEPTED)
+
+
+def test_the_daily_loss_limit_flattens_automatically(fresh_feed, desk, commands, django_capture_on_commit_callbacks):
+    from trading import monitor
+    from trading.models import AuditLog
+
+    _open_long(desk)
+    with django_capture_on_commit_callbacks(execute=True):
+        reasons = monitor.check_account(at=T0.replace(minute=2), last_price=4789.0)  # 11.25 pts x $50 x 1 < -$500
+    assert "DAILY_LOSS_EXCEEDED" in reasons
+    commands.poll()
+    desk.on_tick(_tick(4789.0, 4))
+    assert TradingState.objects.get().state == State.HALTED
+    assert AuditLog.objects.filter(action="flatten", actor="risk-monitor").exists()
+    assert Position.objects.get().qty == 0

@@ -27,6 +27,12 @@ def test_operator_cannot_resume(operator, trading_state):
     assert selectors.trading_state().state == State.HALTED
 
 
+def test_an_operator_cannot_lift_a_halt_to_reduce_only(operator, trading_state):
+    services.set_trading_state(to=State.HALTED, actor=services.Actor.for_user(operator), reason="x")
+    with pytest.raises(services.PermissionDenied):
+        services.set_trading_state(to=State.REDUCING, actor=services.Actor.for_user(operator), reason="y")
+
+
 def test_viewer_cannot_halt(viewer, trading_state):
     with pytest.raises(services.PermissionDenied):
         services.set_trading_state(to=State.HALTED, actor=services.Actor.for_user(viewer), reason="x")

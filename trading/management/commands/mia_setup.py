@@ -74,7 +74,8 @@ class Command(BaseCommand):
         self.stdout.write(f"MIA is at {url} — log in as admin (password in {secret_file}).")
 
 
-APPS = ("trading", "options", "mlfilter", "django_celery_beat", "authtoken")
+# API tokens are not in here: a token key is a credential, so only superusers see or manage them.
+APPS = ("trading", "options", "mlfilter", "django_celery_beat")
 # Model permissions for the admin; the role checks in the admin classes and services still apply on top.
 OPERATOR_EDITS = {"change_strategyconfig", "add_newsevent", "change_newsevent", "delete_newsevent"}
 

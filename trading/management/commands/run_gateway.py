@@ -64,7 +64,7 @@ class Command(BaseCommand):
         problems = desk.restore_and_reconcile()
         if problems:
             self.stderr.write("reconciliation mismatch, trading HALTED: " + "; ".join(problems))
-        return desk, CommandConsumer(redis_client(), desk.handle)
+        return desk, CommandConsumer(redis_client(), desk.handle, on_poison=_halt_on_poison)
 
     def _feed(self, opts: dict):
         if opts["feed"] == "sim":
@@ -86,3 +86,13 @@ class Command(BaseCommand):
                 raise CommandError("--feed replay needs --data PATH to an existing file")
             return ReplayFeed(opts["data"], fmt=opts["format"], tz=opts["tz"])
         raise CommandError(f"--feed {opts['feed']} is not available yet; use sim or replay")
+
+
+def _halt_on_poison(fields: dict, error: str) -> None:
+    """A command that failed every attempt: trading halts so a human looks at it."""
+    from trading import services
+    from trading.push import push
+
+    reason = f"order command {fields.get('action')} {fields.get('client_order_id', '')} failed: {error}"[:500]
+    services.set_trading_state(to="HALTED", actor=services.Actor(name="gateway", is_system=True), reason=reason)
+    push("alert", {"level": "error", "message": reason})
