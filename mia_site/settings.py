@@ -144,10 +144,14 @@ STORAGES = {
 MIA_REDIS_PORT = env_int("MIA_REDIS_PORT", 16379, minimum=1, maximum=65535)
 REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{MIA_REDIS_PORT}/0")
 
+# redis-py 8 gives every connection a 5 s socket timeout, the same as channels-redis's 5 s blocking
+# pop: an idle websocket consumer would then die with "Timeout reading". Reads get more room here.
+CHANNEL_LAYER_SOCKET_TIMEOUT_S = 30
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 10},
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT_S}],
+                   "capacity": 1500, "expiry": 10},
     }
 }
 

@@ -48,8 +48,8 @@ def real_redis(settings, redis_url):
 
     settings.REDIS_URL = redis_url
     settings.MIA_REDIS_ENABLED = True
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [redis_url]}}}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
+        "hosts": [{"address": redis_url, "socket_timeout": settings.CHANNEL_LAYER_SOCKET_TIMEOUT_S}]}}}
     app.conf.update(broker_url=redis_url, task_always_eager=False)
     mia_redis._client.cache_clear()
     redis.Redis.from_url(redis_url).flushdb()

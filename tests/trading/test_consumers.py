@@ -65,3 +65,15 @@ async def test_fast_ticks_are_coalesced_but_events_are_not(viewer):
     assert 1 <= len(ticks) <= 3  # 50 ticks in a burst become the first and the latest
     assert ticks[-1]["data"]["price"] == 4800 + 49 * 0.25
     await comm.disconnect()
+
+
+@pytest.mark.integration
+async def test_an_idle_dashboard_survives_the_redis_layers_blocking_reads(real_redis, viewer):
+    """channels-redis blocks 5 s per read; redis-py 8's default 5 s socket timeout used to kill idle sockets."""
+    cookie = await _session_cookie(viewer)
+    comm = _communicator(cookie=cookie)
+    assert (await comm.connect())[0]
+    assert await comm.receive_nothing(timeout=7)  # longer than one blocking read, no message
+    await database_sync_to_async(push)("state", {"state": "ACTIVE"})
+    assert (await comm.receive_json_from(timeout=3))["type"] == "state"
+    await comm.disconnect()
