@@ -51,8 +51,20 @@ def real_redis(settings, redis_url):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
         "hosts": [{"address": redis_url, "socket_timeout": settings.CHANNEL_LAYER_SOCKET_TIMEOUT_S}]}}}
     app.conf.update(broker_url=redis_url, task_always_eager=False)
+    _reset_celery_pools(app)
     mia_redis._client.cache_clear()
     redis.Redis.from_url(redis_url).flushdb()
     yield redis_url
     app.conf.update(broker_url="memory://", task_always_eager=True)
+    _reset_celery_pools(app)
     mia_redis._client.cache_clear()
+
+
+def _reset_celery_pools(app) -> None:
+    """Celery caches its producer pool on the first publish; after a broker change it would keep
+    publishing to the old broker (as Celery itself resets them after a fork)."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None

@@ -172,7 +172,9 @@ class Gateway:
             now = self.clock()
             if self.desk is not None:
                 self._poll_commands(now)
-            self._close_bar_on_time(ts_ns - int((due - now) * self.speed * NS_PER_S))
+            # Simulated "now" while waiting for the next tick; never past it, or a sleep that overshoots
+            # would close the current minute's bar before its last tick arrives.
+            self._close_bar_on_time(min(ts_ns, ts_ns - int((due - now) * self.speed * NS_PER_S)))
             if now >= self._next_beat:
                 self._heartbeat()
 
