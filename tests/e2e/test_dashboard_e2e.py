@@ -22,7 +22,7 @@ def test_live_prices_kill_switch_and_halt_survives_restart(stack, page):
     page.screenshot(path=str(ARTIFACTS / "dashboard-live.png"), full_page=True)
 
     page.click("button[data-action=halt]")
-    assert "no new orders are sent" in page.text_content("#confirm-text")
+    assert "no new position is opened" in page.text_content("#confirm-text")
     page.fill("#confirm-reason", "e2e halt")
     page.click("#confirm-ok")
     page.wait_for_selector("#trading-state[data-state=HALTED]", timeout=10_000)
