@@ -237,6 +237,8 @@ def finish_run(*, run: TrainingRun, status: str, message: str, samples: int | No
     if status == TrainingRun.Status.SUCCEEDED:
         run.progress = 1.0
     run.save()
+    final = {"status": status, "progress": run.progress, "run": run.pk}
+    transaction.on_commit(lambda: alert(f"ML training {status}: {message}"[:300], **final))
     return run
 
 
@@ -256,7 +258,7 @@ class _Progress:
             report_progress(run=self.run, progress=fraction, message=message)
         if self.pushes and (final or now - self._push_at >= self.push_every_s):
             self._push_at = now
-            alert(f"ML training: {message}", progress=round(fraction, 3),
+            alert(f"ML training: {message}", progress=round(fraction, 3), status="running",
                   run=self.run.pk if self.run is not None else None)
 
 
@@ -326,6 +328,20 @@ def retrain(*, source: str = "schedule", symbol: str | None = None, min_samples:
 # --- drift -------------------------------------------------------------------------------------------------
 
 
+def _live_outcomes(version: str, limit: int) -> tuple[np.ndarray | None, float | None]:
+    """Hit (target reached) per traded signal this model scored, oldest first, and the hit rate the
+    model expected for them (their mean confidence). None when nothing has traded yet."""
+    from trading.models import Trade
+
+    trades = list(Trade.objects.filter(signal__model_version=version, signal__ml_confidence__isnull=False)
+                  .select_related("signal").order_by("-exit_time")[:limit])
+    if not trades:
+        return None, None
+    trades.reverse()
+    hits = np.array([1.0 if t.exit_reason == "target" else 0.0 for t in trades])
+    return hits, float(np.mean([t.signal.ml_confidence for t in trades]))
+
+
 @transaction.atomic
 def check_drift(*, limit: int = 500) -> dict[str, Any] | None:
     """PSI of the last ``limit`` candidate signals against the deployed model's baseline; stored on it."""
@@ -337,7 +353,8 @@ def check_drift(*, limit: int = 500) -> dict[str, Any] | None:
         report: dict[str, Any] = {"live_samples": int(len(live)), "psi": {}, "alert": False,
                                   "skipped": f"{len(live)} live signals; drift needs at least {DRIFT_MIN_ROWS}"}
     else:
-        report = drift_report(row.drift_baseline, live, FEATURES)
+        outcomes, expected = _live_outcomes(row.version, limit)
+        report = drift_report(row.drift_baseline, live, FEATURES, live_outcomes=outcomes, expected_hit_rate=expected)
     report["checked_at"] = timezone.now().isoformat()
     report["model_version"] = row.version
     row.last_drift, row.last_drift_at = report, timezone.now()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from django.db.models import QuerySet
 
 from trading.models import AuditLog, Bar, Fill, Order, QuarantinedTick, Signal, Trade, TradingState
+
+_CHICAGO = ZoneInfo("America/Chicago")
 
 
 def trading_state() -> TradingState:
@@ -44,3 +49,38 @@ def recent_trades(limit: int = 15) -> QuerySet[Trade]:
 
 def recent_fills(limit: int = 15) -> QuerySet[Fill]:
     return Fill.objects.select_related("order__intent").order_by("-ts")[:limit]
+
+
+def support_resistance_levels(symbol: str, at: datetime | None = None) -> list[dict]:
+    """Prior session high/low/close and the current session's overnight range, from stored bars.
+
+    Sessions are CME trading days (17:00 CT open); "overnight" is the current session before the
+    08:30 CT cash open. Same levels the support_resistance feature reads, drawn for the trader.
+    """
+    from trading.account import trading_day
+
+    last = Bar.objects.filter(symbol=symbol).order_by("-ts").first()
+    if last is None:
+        return []
+    today = trading_day(at or last.ts)
+    since = last.ts - timedelta(days=4)  # enough to reach the previous session over a weekend
+    days: dict = {}
+    for bar in Bar.objects.filter(symbol=symbol, ts__gte=since).order_by("ts").only("ts", "high", "low", "close"):
+        days.setdefault(trading_day(bar.ts), []).append(bar)
+    levels = []
+    previous = max((d for d in days if d < today), default=None)
+    if previous is not None:
+        bars = days[previous]
+        levels += [{"price": max(b.high for b in bars), "label": "prior high", "color": "#8a96a3"},
+                   {"price": min(b.low for b in bars), "label": "prior low", "color": "#8a96a3"},
+                   {"price": bars[-1].close, "label": "prior close", "color": "#6c7a89"}]
+    overnight = [b for b in days.get(today, []) if _before_cash_open(b.ts)]
+    if overnight:
+        levels += [{"price": max(b.high for b in overnight), "label": "overnight high", "color": "#56ccf2"},
+                   {"price": min(b.low for b in overnight), "label": "overnight low", "color": "#56ccf2"}]
+    return levels
+
+
+def _before_cash_open(ts: datetime) -> bool:
+    local = ts.astimezone(_CHICAGO)
+    return local.hour >= 17 or (local.hour, local.minute) < (8, 30)

@@ -40,6 +40,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "signals": selectors.recent_signals(limit=15),
         "pnl": pnl_snapshot(settings.MIA_SYMBOL, beat.get("last_price")),
         "levels": levels_for_es(),
+        "sr_levels": selectors.support_resistance_levels(settings.MIA_SYMBOL),
         "health": health.report(ping_workers=False),
         "working_orders": selectors.working_orders(),
         "trades": selectors.recent_trades(limit=15),

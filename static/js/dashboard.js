@@ -25,6 +25,7 @@
   const candles = json("initial-bars").map((b) => ({...b}));
   const fills = json("initial-fills");
   let levels = json("initial-levels");
+  const srLevels = json("sr-levels");  // prior session high/low/close, overnight high/low
   let chartReady = false;
   let redrawPending = false;
 
@@ -64,10 +65,11 @@
     const lows = candles.map((c) => c.low), highs = candles.map((c) => c.high);
     const lo = Math.min(...lows), hi = Math.max(...highs), pad = Math.max(2, (hi - lo) * 0.1);
     const range = candles.length ? [lo - pad, hi + pad] : undefined;
-    const inside = levels.filter((l) => !range || (l.price >= range[0] && l.price <= range[1]));
-    const outside = range ? levels.filter((l) => l.price < range[0] || l.price > range[1]) : [];
+    const all = levels.concat(srLevels.map((l) => ({...l, dash: "dot"})));
+    const inside = all.filter((l) => !range || (l.price >= range[0] && l.price <= range[1]));
+    const outside = range ? all.filter((l) => l.price < range[0] || l.price > range[1]) : [];
     const shapes = inside.map((l) => ({type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: l.price, y1: l.price,
-                                       line: {color: l.color, width: 1, dash: "dash"}}));
+                                       line: {color: l.color, width: 1, dash: l.dash || "dash"}}));
     const annotations = inside.map((l) => ({xref: "paper", x: 1, xanchor: "right", yref: "y", y: l.price, yshift: 8,
                                             text: `${l.label} ${l.price}`, showarrow: false, font: {color: l.color, size: 11}}))
       .concat(outside.map((l, i) => ({xref: "paper", x: 0.01, xanchor: "left", yref: "paper",

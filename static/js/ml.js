@@ -49,11 +49,18 @@
     el("ml-run-message").textContent = run.message;
   }
 
-  async function poll() {
-    try {
-      const response = await fetch("/ml/runs/latest.json", {credentials: "same-origin"});
-      if (response.ok) showRun((await response.json()).run);
-    } catch (err) { /* offline for a moment: the next poll tries again */ }
+  // Training progress arrives over the dashboard websocket as ML alerts; nothing polls.
+  function listen() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const ws = new WebSocket(scheme + location.host + "/ws/dashboard/");
+    ws.onclose = () => setTimeout(listen, 2000);
+    ws.onmessage = (event) => {
+      const msg = JSON.parse(event.data);
+      const d = msg.data || {};
+      if (msg.type === "alert" && d.source === "ml" && d.progress !== undefined) {
+        showRun({status: d.status || "running", progress: d.progress, message: d.message});
+      }
+    };
   }
 
   document.querySelectorAll("form.ml-deploy").forEach((form) => {
@@ -72,5 +79,5 @@
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw); else draw();
-  setInterval(poll, 5000);
+  listen();
 })();

@@ -81,3 +81,22 @@ def test_drift_check_with_few_signals_records_why_it_did_not_judge(tiny_result, 
     assert tasks.drift_check.delay().get() == "ok"
     row.refresh_from_db()
     assert "at least 30" in row.last_drift["skipped"] and not pushes
+
+
+def test_drift_check_compares_the_live_hit_rate_with_what_the_model_expected(tiny_result, tiny_dir, tmp_path,
+                                                                            pushes):
+    from trading.models import Trade
+
+    row = make_version(tiny_dir, tmp_path, "mlf-live", deployed=True,
+                       drift_baseline=tiny_result.model.meta["drift_baseline"])
+    make_signals(40, {name: 0.5 for name in FEATURES})
+    for signal in Signal.objects.all():  # scored at 0.6 each, and every trade was stopped out
+        signal.ml_confidence, signal.model_version = 0.6, "mlf-live"
+        signal.save()
+        Trade.objects.create(symbol="ES", side="LONG", qty=1, entry_time=signal.ts, exit_time=signal.ts,
+                             entry_price=1, exit_price=1, pnl_usd=-5, commission_usd=5, exit_reason="stop",
+                             signal=signal)
+    assert tasks.drift_check.delay().get() == "alert"
+    row.refresh_from_db()
+    hit = row.last_drift["hit_rate"]
+    assert hit["expected"] == pytest.approx(0.6) and hit["overall"] == 0.0
