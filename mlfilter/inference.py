@@ -30,7 +30,7 @@ from mlfilter.models import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_THRESHOLD", "current_threshold", "passes", "reset", "score"]
+__all__ = ["DEFAULT_THRESHOLD", "current_threshold", "enforcing", "passes", "reset", "score"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class _Loaded:
     version: str
     fast: FastEnsemble | None  # None: this model failed to load
     threshold: float
+    # A model trained on simulated data is advisory: it scores signals (shown on each) but does not
+    # veto orders; only a model trained on real market data enforces its threshold.
+    enforced: bool = True
 
 
 _lock = threading.Lock()
@@ -63,7 +66,10 @@ def _load(pk: int, version: str, artifact_dir: str) -> _Loaded:
         _alert(f"ML model {version} failed to load: {exc}. Signals pass unfiltered until a model is deployed.")
         return _Loaded(pk=pk, version=version, fast=None, threshold=DEFAULT_THRESHOLD)
     log.info("ML model %s loaded from %s", version, artifact_dir)
-    return _Loaded(pk=pk, version=version, fast=fast, threshold=fast.threshold)
+    from mlfilter.models import ModelVersion
+
+    trained_on = ModelVersion.objects.filter(pk=pk).values_list("trained_on", flat=True).first()
+    return _Loaded(pk=pk, version=version, fast=fast, threshold=fast.threshold, enforced=trained_on != "simulated")
 
 
 def _alert(message: str) -> None:
@@ -133,3 +139,9 @@ def passes(confidence: float | None, threshold: float | None = None) -> bool:
     if confidence is None:
         return True
     return confidence >= (current_threshold() if threshold is None else threshold)
+
+
+def enforcing() -> bool:
+    """Whether the deployed model's verdict blocks orders (False: none, failed, or simulated-data)."""
+    current = _current()
+    return current is not None and current.fast is not None and current.enforced

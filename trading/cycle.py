@@ -98,13 +98,14 @@ def _ml_filter(decision: SignalDecision, features: dict[str, float]) -> tuple[fl
     """(confidence, model version, passed) for candidate signals; the model was trained on those only.
 
     Without a usable model the confidence is None and the signal passes: never an invented number.
+    A model trained on simulated data scores the signal but its verdict is advisory (passed None).
     """
     if decision.direction == 0:
         return None, "", None
     confidence, version = inference.score(features)
     if confidence is None:
         return None, "", None
-    return confidence, version, inference.passes(confidence)
+    return confidence, version, inference.passes(confidence) if inference.enforcing() else None
 
 
 def run_cycle(*, bar: Bar) -> tuple[Signal, dict[str, float]] | None:
@@ -120,6 +121,10 @@ def run_cycle(*, bar: Bar) -> tuple[Signal, dict[str, float]] | None:
     reasons = list(decision.reasons)
     if passed is False:
         reasons.append(f"ML filter: confidence {confidence:.3f} below {inference.current_threshold():.2f}")
+    elif confidence is not None and passed is None:
+        verdict = "would pass" if inference.passes(confidence) else "would block"
+        reasons.append(f"ML advisory (model trained on simulated data, not enforced): confidence {confidence:.3f} "
+                       f"{verdict} at {inference.current_threshold():.2f}")
     try:
         with transaction.atomic():
             signal = Signal.objects.create(

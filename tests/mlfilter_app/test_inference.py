@@ -78,3 +78,11 @@ def test_a_row_missing_a_feature_is_not_scored(tiny_result, tiny_dir, tmp_path):
     del features["dealers_bias"]
     assert inference.score(features) == (None, "")
     assert inference.score({**feature_row(tiny_result), "confluence": float("nan")}) == (None, "")
+
+
+def test_only_a_model_trained_on_real_data_enforces_its_threshold(tiny_result, tiny_dir, tmp_path):
+    assert not inference.enforcing()  # nothing deployed
+    services.deploy(version=make_version(tiny_dir, tmp_path, "mlf-sim", trained_on="simulated"), actor_name="setup")
+    assert not inference.enforcing()
+    services.deploy(version=make_version(tiny_dir, tmp_path, "mlf-real"), actor_name="setup")
+    assert inference.enforcing()

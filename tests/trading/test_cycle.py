@@ -86,6 +86,7 @@ def test_the_ml_filter_verdict_is_stored_and_a_filtered_signal_sends_no_order(st
     real_decide = cycle.decide
     with mock.patch.object(inference, "score", return_value=(0.21, "mlf-test")), \
             mock.patch.object(inference, "current_threshold", return_value=0.65), \
+            mock.patch.object(inference, "enforcing", return_value=True), \
             mock.patch.object(cycle, "decide", side_effect=lambda *a, **k: _force_direction(real_decide(*a, **k))), \
             mock.patch("trading.execution.consider_entry") as consider_entry:
         tasks.on_bar(stored_bars[300].pk)
@@ -99,3 +100,22 @@ def test_the_ml_filter_verdict_is_stored_and_a_filtered_signal_sends_no_order(st
 def _force_direction(decision):
     decision.direction = 1
     return decision
+
+
+def test_a_model_trained_on_simulated_data_scores_but_does_not_block(stored_bars):
+    from mlfilter import inference
+    from trading import tasks
+
+    for bar in stored_bars[:300]:
+        cycle.run_cycle(bar=bar)
+    real_decide = cycle.decide
+    with mock.patch.object(inference, "score", return_value=(0.21, "mlf-sim")), \
+            mock.patch.object(inference, "current_threshold", return_value=0.35), \
+            mock.patch.object(inference, "enforcing", return_value=False), \
+            mock.patch.object(cycle, "decide", side_effect=lambda *a, **k: _force_direction(real_decide(*a, **k))), \
+            mock.patch("trading.execution.consider_entry") as consider_entry:
+        tasks.on_bar(stored_bars[300].pk)
+    signal = Signal.objects.get(bar=stored_bars[300])
+    assert (signal.ml_confidence, signal.model_version, signal.ml_passed) == (0.21, "mlf-sim", None)
+    assert any("advisory" in r and "would block" in r for r in signal.reasons)
+    consider_entry.assert_called_once()

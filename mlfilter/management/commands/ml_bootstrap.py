@@ -15,8 +15,9 @@ training ~2 s).
 break-even hit rate of the configured bracket plus a 2-point cost margin, ``1 / (1 + target R) + 0.02``
 (0.353 for 2 R), not DESIGN's 0.65: on simulated history the calibrated confidences stay low (the
 simulator's signals reach their target ~12 % of the time, confidences top out near 0.4), so at 0.65
-the demo would never trade. A signal above break-even is one the model expects to pay. Models trained
-on real data (`train_filter`, the daily retrain) use the configured 0.65.
+the demo would never trade. A model trained on simulated data is also advisory in the live cycle
+(`mlfilter.inference.enforcing`): its verdict is shown on each signal but does not block orders.
+Models trained on real data (`train_filter`, the daily retrain) use 0.65 and enforce it.
 
 Idempotent: does nothing when any model version exists (``--force`` trains anyway). It runs from
 ``make run``'s setup, which it must never break: any failure prints one warning line and exits 0,
