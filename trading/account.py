@@ -6,7 +6,6 @@ heartbeat reads as stale data, so the risk manager fails closed when the gateway
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,11 +13,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Max, Sum
 
-from mia_site.redis import redis_client
 from trading.engine.fills import FillConfig
 from trading.engine.risk import AccountState, MarketState, RiskConfig
 from trading.engine.risk import TradingState as EngineState
 from trading.engine.ticks import NS_PER_S
+from trading.health import gateway_beat
 from trading.models import DailyStats, NewsEvent, Order, OrderIntent, Position, RiskSettings, Trade, TradingState
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -79,27 +78,13 @@ def account_state(*, at: datetime, last_price: float | None = None) -> AccountSt
 
 def feed_age_s() -> float | None:
     """Seconds since the gateway last saw a valid tick (wall clock), or None when unknown."""
-    client = redis_client()
-    if client is None:
-        return None
-    try:
-        raw = client.get("mia:gateway")
-    except Exception:  # noqa: BLE001 - unknown reads as stale
-        return None
-    if not raw:
-        return None
-    beat = json.loads(raw)
-    return time.time() - beat["last_tick_wall"] if beat.get("last_tick_wall") else None
+    wall = gateway_beat().get("last_tick_wall")
+    return time.time() - wall if wall else None
 
 
 def newest_tick_time() -> datetime | None:
     """Feed time of the newest valid tick (simulated time under the simulator), from the heartbeat."""
-    client = redis_client()
-    try:
-        raw = client.get("mia:gateway") if client is not None else None
-    except Exception:  # noqa: BLE001 - unknown reads as stale
-        return None
-    stamp = json.loads(raw).get("last_tick_ts") if raw else None
+    stamp = gateway_beat().get("last_tick_ts")
     return datetime.fromisoformat(stamp) if stamp else None
 
 

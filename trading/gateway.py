@@ -22,13 +22,13 @@ from trading import order_stream, services
 from trading.desk import Desk
 from trading.engine.bars import BarBuilder, ClosedBar
 from trading.engine.ticks import NS_PER_S, Tick, TickValidator
+from trading.health import HEARTBEAT_KEY
 from trading.models import QuarantinedTick
 from trading.order_stream import CommandConsumer
 from trading.pnl import pnl_snapshot
 from trading.push import push
 
 log = logging.getLogger(__name__)
-HEARTBEAT_KEY = "mia:gateway"
 HEARTBEAT_TTL_S = 15
 
 

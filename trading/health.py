@@ -14,6 +14,7 @@ from django.db import connection
 from mia_site.redis import redis_client
 
 WORKERS_CACHE_KEY = "mia:health:workers"
+HEARTBEAT_KEY = "mia:gateway"  # written by the gateway every second (trading.gateway)
 FEED_STALE_S = 30.0
 
 
@@ -42,6 +43,16 @@ def _workers(client: Any, *, ping: bool = True) -> dict[str, Any]:
     return result
 
 
+def gateway_beat() -> dict[str, Any]:
+    """The gateway's last heartbeat; {} when there is none or Redis cannot be read (reads as stale)."""
+    client = redis_client()
+    try:
+        raw = client.get(HEARTBEAT_KEY) if client is not None else None
+    except Exception:  # noqa: BLE001 - callers treat a missing heartbeat as stale data
+        return {}
+    return json.loads(raw) if raw else {}
+
+
 def report(*, ping_workers: bool = True) -> dict[str, Any]:
     """Health now. Page loads pass ping_workers=False and use the last cached worker answer."""
     result: dict[str, Any] = {"db": _db()}
@@ -56,7 +67,7 @@ def report(*, ping_workers: bool = True) -> dict[str, Any]:
             client.ping()
             result["redis"] = {"ok": True}
             result["workers"] = _workers(client, ping=ping_workers)
-            beat = client.get("mia:gateway")
+            beat = client.get(HEARTBEAT_KEY)
             if beat:
                 data = json.loads(beat)
                 gateway = {"ok": time.time() - data["at"] < 15, "feed": data["feed"], "broker": data["broker"],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,25 +9,15 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from mia_site.redis import redis_client
 from options.selectors import levels_for_es
 from trading import health, selectors, services
 from trading.pnl import pnl_snapshot
 
 
-def _gateway_beat() -> dict:
-    client = redis_client()
-    try:
-        raw = client.get("mia:gateway") if client is not None else None
-    except Exception:  # noqa: BLE001 - the page still renders; the health strip shows the fault
-        raw = None
-    return json.loads(raw) if raw else {}
-
-
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     bars = selectors.recent_bars(settings.MIA_SYMBOL, limit=240)
-    beat = _gateway_beat()
+    beat = health.gateway_beat()
     context = {
         "state": selectors.trading_state(),
         "bars": [b.as_message() for b in bars],

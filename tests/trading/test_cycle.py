@@ -76,20 +76,28 @@ def test_a_config_edit_applies_from_the_next_bar(stored_bars):
     assert nxt.confluence == pytest.approx(expected, abs=1e-12)
 
 
-def test_the_ml_filter_verdict_is_stored_and_a_filtered_signal_sends_no_order(stored_bars):
+def _candidate_bar_with_model(bars, *, confidence: float, version: str, threshold: float, enforcing: bool):
+    """Run bar 300 as a BUY candidate scored by a (mocked) deployed model; returns consider_entry's mock."""
     from mlfilter import inference
     from trading import tasks
-    from trading.models import OrderIntent
 
-    for bar in stored_bars[:300]:
+    for bar in bars[:300]:
         cycle.run_cycle(bar=bar)
     real_decide = cycle.decide
-    with mock.patch.object(inference, "score", return_value=(0.21, "mlf-test")), \
-            mock.patch.object(inference, "current_threshold", return_value=0.65), \
-            mock.patch.object(inference, "enforcing", return_value=True), \
+    with mock.patch.object(inference, "score", return_value=(confidence, version)), \
+            mock.patch.object(inference, "current_threshold", return_value=threshold), \
+            mock.patch.object(inference, "enforcing", return_value=enforcing), \
             mock.patch.object(cycle, "decide", side_effect=lambda *a, **k: _force_direction(real_decide(*a, **k))), \
             mock.patch("trading.execution.consider_entry") as consider_entry:
-        tasks.on_bar(stored_bars[300].pk)
+        tasks.on_bar(bars[300].pk)
+    return consider_entry
+
+
+def test_the_ml_filter_verdict_is_stored_and_a_filtered_signal_sends_no_order(stored_bars):
+    from trading.models import OrderIntent
+
+    consider_entry = _candidate_bar_with_model(stored_bars, confidence=0.21, version="mlf-test", threshold=0.65,
+                                               enforcing=True)
     signal = Signal.objects.get(bar=stored_bars[300])
     assert (signal.ml_confidence, signal.model_version, signal.ml_passed) == (0.21, "mlf-test", False)
     assert any("ML filter" in r for r in signal.reasons)
@@ -97,25 +105,15 @@ def test_the_ml_filter_verdict_is_stored_and_a_filtered_signal_sends_no_order(st
     assert not OrderIntent.objects.exists()
 
 
-def _force_direction(decision):
-    decision.direction = 1
-    return decision
-
-
 def test_a_model_trained_on_simulated_data_scores_but_does_not_block(stored_bars):
-    from mlfilter import inference
-    from trading import tasks
-
-    for bar in stored_bars[:300]:
-        cycle.run_cycle(bar=bar)
-    real_decide = cycle.decide
-    with mock.patch.object(inference, "score", return_value=(0.21, "mlf-sim")), \
-            mock.patch.object(inference, "current_threshold", return_value=0.35), \
-            mock.patch.object(inference, "enforcing", return_value=False), \
-            mock.patch.object(cycle, "decide", side_effect=lambda *a, **k: _force_direction(real_decide(*a, **k))), \
-            mock.patch("trading.execution.consider_entry") as consider_entry:
-        tasks.on_bar(stored_bars[300].pk)
+    consider_entry = _candidate_bar_with_model(stored_bars, confidence=0.21, version="mlf-sim", threshold=0.35,
+                                               enforcing=False)
     signal = Signal.objects.get(bar=stored_bars[300])
     assert (signal.ml_confidence, signal.model_version, signal.ml_passed) == (0.21, "mlf-sim", None)
     assert any("advisory" in r and "would block" in r for r in signal.reasons)
     consider_entry.assert_called_once()
+
+
+def _force_direction(decision):
+    decision.direction = 1
+    return decision
