@@ -24,6 +24,7 @@ run: setup
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 bench: setup
@@ -31,6 +32,7 @@ bench: setup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf var/staticfiles var/test-db.sqlite3 .pytest_cache

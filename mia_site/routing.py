@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from trading.consumers import DashboardConsumer
+from trading.web.consumers import DashboardConsumer
 
 websocket_urlpatterns = [path("ws/dashboard/", DashboardConsumer.as_asgi())]

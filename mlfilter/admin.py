@@ -6,10 +6,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from mlfilter import services
-from mlfilter.ml.artifacts import ModelFormatError
+from mlfilter.ml.errors import ModelFormatError
 from mlfilter.models import ModelVersion, TrainingRun
 from trading import roles
+from trading.services import PermissionDenied
 
 
 def _score(row: ModelVersion, key: str) -> float | str:
@@ -59,9 +59,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return
         row = queryset.get()
         try:
+            # Imported here: services load scikit-learn, and every manage.py command imports the admin
+            # modules at start-up (the kill switch must start in under 2 s).
+            from mlfilter import services
+
             services.deploy(version=row, actor_name=request.user.get_username(), user=request.user,
                             reason="deployed from the admin")
-        except (services.PermissionDenied, ModelFormatError) as exc:
+        except (PermissionDenied, ModelFormatError) as exc:
             self.message_user(request, f"Not deployed: {exc}", messages.ERROR)
             return
         self.message_user(request, f"{row.version} is now the deployed model.", messages.SUCCESS)

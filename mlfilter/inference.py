@@ -26,7 +26,8 @@ from mlfilter import selectors
 from mlfilter.ml.artifacts import ModelFormatError, load_model
 from mlfilter.ml.dataset import FEATURES
 from mlfilter.ml.fast_inference import FastEnsemble
-from mlfilter.models import DEFAULT_THRESHOLD
+from mlfilter.models import DEFAULT_THRESHOLD, ModelVersion
+from mlfilter.services import alert
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,11 @@ def _load(pk: int, version: str, artifact_dir: str) -> _Loaded:
         _alert(f"ML model {version} failed to load: {exc}. Signals pass unfiltered until a model is deployed.")
         return _Loaded(pk=pk, version=version, fast=None, threshold=DEFAULT_THRESHOLD)
     log.info("ML model %s loaded from %s", version, artifact_dir)
-    from mlfilter.models import ModelVersion
-
     trained_on = ModelVersion.objects.filter(pk=pk).values_list("trained_on", flat=True).first()
     return _Loaded(pk=pk, version=version, fast=fast, threshold=fast.threshold, enforced=trained_on != "simulated")
 
 
 def _alert(message: str) -> None:
-    from mlfilter.services import alert
-
     alert(message[:300], level="error")
 
 

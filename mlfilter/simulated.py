@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from trading.adapters.sim.feed import SimulatedFeed
 from trading.engine.bars import BarBuilder, ClosedBar
 from trading.engine.calendar import CmeCalendar, to_ns
-from trading.feeds.sim import SimulatedFeed
 
 # A fixed, ordinary start (a Tuesday evening session in early 2024) keeps a seed reproducible.
 DEFAULT_START = datetime(2024, 1, 2, 23, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from mlfilter import services
+from mlfilter import jobs, services
 
 log = logging.getLogger(__name__)
 RETRY = {"autoretry_for": (ConnectionError, TimeoutError, OperationalError), "retry_backoff": True,
@@ -20,7 +20,7 @@ RETRY = {"autoretry_for": (ConnectionError, TimeoutError, OperationalError), "re
 @shared_task(name="mlfilter.retrain", **RETRY)
 def retrain(source: str = "schedule", min_samples: int = 1000) -> str:
     """Train on the stored bars; register, and auto-deploy when the new model beats the deployed one."""
-    run = services.retrain(source=source, min_samples=min_samples)
+    run = jobs.retrain(source=source, min_samples=min_samples)
     return f"run {run.pk} {run.status}"
 
 

@@ -19,8 +19,8 @@ from rest_framework.views import APIView
 from options import selectors
 from options.models import OptionsSnapshot
 from options.overlays import render_csv
-from trading.csv_export import CSVRenderer, ExportListView
-from trading.filters import since_until
+from trading.web.csv_export import CSVRenderer, ExportListView
+from trading.web.filters import since_until
 
 
 class SnapshotSerializer(serializers.ModelSerializer):

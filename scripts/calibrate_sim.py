@@ -1,7 +1,7 @@
 """Measure the intraday shape of real ES data and write the simulator's calibration.
 
 Reads the real files in ../shared/data/es (never copied into the repo) and writes
-trading/feeds/sim_calibration.json: per half hour of Chicago time, the mean volume per minute and
+trading/adapters/sim/calibration.json: per half hour of Chicago time, the mean volume per minute and
 the standard deviation of 1-minute price changes in ticks, plus trade-size figures from the tick
 file. Run: `.venv/bin/python scripts/calibrate_sim.py [--data ../shared/data]`.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 TICK = 0.25
-OUT = Path(__file__).resolve().parent.parent / "trading" / "feeds" / "sim_calibration.json"
+OUT = Path(__file__).resolve().parent.parent / "trading" / "adapters" / "sim" / "calibration.json"
 
 
 def _minute_frames(data: Path) -> list[pd.DataFrame]:

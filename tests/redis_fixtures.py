@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 
 import pytest
 import redis
 
-from mia_site.redis_server import server_binary
+from mia_site.redis_server import free_port, server_binary
 from tests.shared_data import need
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from django.db import connection
 from mia_site.redis import redis_client
 
 WORKERS_CACHE_KEY = "mia:health:workers"
-HEARTBEAT_KEY = "mia:gateway"  # written by the gateway every second (trading.gateway)
+HEARTBEAT_KEY = "mia:gateway"  # written by the gateway every second (trading.live.gateway)
 FEED_STALE_S = 30.0
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from trading import account
+from trading.live import account
 from trading.models import DailyStats, Position, RiskSettings, Trade
 
 

@@ -57,7 +57,7 @@ def support_resistance_levels(symbol: str, at: datetime | None = None) -> list[d
     Sessions are CME trading days (17:00 CT open); "overnight" is the current session before the
     08:30 CT cash open. Same levels the support_resistance feature reads, drawn for the trader.
     """
-    from trading.account import trading_day
+    from trading.live.account import trading_day
 
     last = Bar.objects.filter(symbol=symbol).order_by("-ts").first()
     if last is None:

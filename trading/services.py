@@ -91,7 +91,7 @@ def kill_switch(*, action: str, actor: Actor, reason: str) -> TradingState:
 
 
 def _order_command(action: str, reason: str) -> None:
-    from trading import order_stream
+    from trading.live import order_stream
 
     client = redis_client()
     if client is None:

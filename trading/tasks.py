@@ -6,14 +6,9 @@ import logging
 
 from celery import shared_task
 
-from trading import (
-    backtest_jobs,  # noqa: F401 - registers mia.backtest_run (default queue)
-    cycle,
-    execution,
-    health,
-    monitor,
-    selectors,
-)
+from trading import health, selectors
+from trading.jobs import backtests  # noqa: F401 - registers mia.backtest_run (default queue)
+from trading.live import cycle, execution, monitor
 from trading.models import Bar, Fill
 from trading.pnl import pnl_snapshot
 from trading.push import push

@@ -24,6 +24,7 @@ import numpy as np
 
 from mlfilter.ml.dataset import FEATURES
 from mlfilter.ml.ensemble import Calibrator, EnsembleConfig, EnsembleModel
+from mlfilter.ml.errors import ModelFormatError
 
 __all__ = ["FORMAT_VERSION", "ModelFormatError", "data_hash", "load_model", "save_model"]
 
@@ -32,10 +33,6 @@ MANIFEST = "manifest.json"
 _SKOPS_MEMBERS = ("scaler", "logistic", "forest")
 # the only non-default types our members contain; anything else in a file means it is not ours
 _TRUSTED = frozenset({"sklearn.tree._tree.Tree"})
-
-
-class ModelFormatError(Exception):
-    """The directory does not hold a model this code can load safely (version, features, files)."""
 
 
 def data_hash(x: np.ndarray, y: np.ndarray | None = None) -> str:

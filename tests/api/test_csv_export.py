@@ -8,9 +8,9 @@ from asgiref.sync import async_to_sync
 
 from tests.api.factories import T0, TradeFactory
 from tests.api.helpers import csv_text
-from trading import csv_export
-from trading.csv_export import CsvStreamingResponse, cell
-from trading.filters import parse_instant
+from trading.web import csv_export
+from trading.web.csv_export import CsvStreamingResponse, cell
+from trading.web.filters import parse_instant
 
 URL = "/api/v1/trades/"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bench.engine import bench_engine_bar_p99, bench_features_batch, tile_bars
 from tests.engine._data import es_minute_file
-from trading.engine.benchmarks import bench_engine_bar_p99, bench_features_batch, tile_bars
 from trading.engine.loaders import load_bars
 
 KEYS = {"name", "value", "unit", "target", "better", "detail"}

@@ -16,9 +16,9 @@ from mia_site.asgi import application
 from mia_site.celery import app
 from mia_site.redis import redis_client
 from tests.trading.test_consumers import _session_cookie
+from trading.adapters.sim.feed import SimulatedFeed
 from trading.engine.calendar import to_ns
-from trading.feeds.sim import SimulatedFeed
-from trading.gateway import HEARTBEAT_KEY, Gateway
+from trading.live.gateway import HEARTBEAT_KEY, Gateway
 from trading.models import Bar
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -51,9 +51,9 @@ def tiny_result(sim_bars) -> TrainingResult:
 @pytest.fixture(scope="session")
 def tiny_dir(tiny_result, tmp_path_factory) -> Path:
     """The tiny model's artifacts, saved once; tests copy them before changing anything."""
-    from mlfilter import services
+    from mlfilter import jobs
 
-    return services.write_artifacts(result=tiny_result, root=tmp_path_factory.mktemp("models"))
+    return jobs.write_artifacts(result=tiny_result, root=tmp_path_factory.mktemp("models"))
 
 
 def clone_artifacts(src: Path, dst: Path, version: str) -> Path:

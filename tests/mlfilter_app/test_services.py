@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from mlfilter import services
+from mlfilter import jobs, services
 from mlfilter.ml.artifacts import FORMAT_VERSION, ModelFormatError
 from mlfilter.ml.dataset import FEATURES, INPUTS
 from mlfilter.models import ModelVersion
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_register_records_scores_calibration_and_drift_baseline(tiny_result, tiny_dir):
-    row = services.register_model(result=tiny_result, artifact_dir=tiny_dir, trained_on="simulated", source="test",
+    row = jobs.register_model(result=tiny_result, artifact_dir=tiny_dir, trained_on="simulated", source="test",
                                   config=TINY)
     assert row.version == tiny_result.model.meta["model_version"] and not row.deployed and row.simulated
     assert row.format_version == FORMAT_VERSION and row.features == list(FEATURES)

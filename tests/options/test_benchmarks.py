@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from options.benchmarks import bench_options_chain
+from bench.options import bench_options_chain
 from tests.options._data import data_file
 
 

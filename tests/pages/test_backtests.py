@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import csrf_token
 from tests.shared_data import shared_data
-from trading import backtest_jobs as jobs
 from trading.engine.backtest import SUMMARY_KEYS
+from trading.jobs import backtests as jobs
 from trading.models import BacktestRun
 
 DATA_NAME = "es_1min_frontmonth_lean_DERIVED.csv"

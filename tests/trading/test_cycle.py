@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from tests.shared_data import shared_data
-from trading import cycle
 from trading.engine.features import FEATURE_COLUMNS, compute_features
 from trading.engine.loaders import load_bars
+from trading.live import cycle
 from trading.models import Bar, Signal, StrategyConfig
 
 N_BARS = 400
@@ -88,7 +88,7 @@ def _candidate_bar_with_model(bars, *, confidence: float, version: str, threshol
             mock.patch.object(inference, "current_threshold", return_value=threshold), \
             mock.patch.object(inference, "enforcing", return_value=enforcing), \
             mock.patch.object(cycle, "decide", side_effect=lambda *a, **k: _force_direction(real_decide(*a, **k))), \
-            mock.patch("trading.execution.consider_entry") as consider_entry:
+            mock.patch("trading.live.execution.consider_entry") as consider_entry:
         tasks.on_bar(bars[300].pk)
     return consider_entry
 

@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 import pytest
 
 from mia_site.redis import redis_client
-from trading import execution, order_stream, services
-from trading.brokers.paper import PaperBroker
-from trading.desk import Desk, move
+from trading import services
+from trading.adapters.paper.broker import PaperBroker
 from trading.engine.fills import FillConfig
 from trading.engine.orders import InvalidTransition
 from trading.engine.ticks import NS_PER_S, Tick
+from trading.live import execution, order_stream
+from trading.live.desk import Desk, move
 from trading.models import Bar, DailyStats, Order, OrderIntent, Position, Signal, Trade, TradingState
 
 State = TradingState.State
@@ -195,7 +196,7 @@ def test_an_exit_that_would_not_reduce_the_position_is_refused(fresh_feed, desk)
 
 
 def test_a_fill_on_a_closed_order_is_recorded_and_halts(fresh_feed, desk):
-    from trading.brokers.paper import Execution
+    from trading.adapters.paper.broker import Execution
 
     entry = _open_long(desk)
     stop = Order.objects.get(intent__role="STOP")
@@ -278,7 +279,7 @@ def test_an_invalid_order_transition_raises(fresh_feed, desk):
 
 
 def test_the_daily_loss_limit_flattens_automatically(fresh_feed, desk, commands, django_capture_on_commit_callbacks):
-    from trading import monitor
+    from trading.live import monitor
     from trading.models import AuditLog
 
     _open_long(desk)

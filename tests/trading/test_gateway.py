@@ -6,9 +6,9 @@ from unittest import mock
 import pytest
 
 from tests.shared_data import shared_data
+from trading.adapters.replay.feed import ReplayFeed
 from trading.engine.ticks import NS_PER_S, Tick
-from trading.feeds.replay import ReplayFeed
-from trading.gateway import Gateway
+from trading.live.gateway import Gateway
 from trading.models import Bar, QuarantinedTick
 
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from trading.adapters.sim.feed import SimulatedFeed, load_calibration
 from trading.engine.calendar import CmeCalendar, to_ns
 from trading.engine.ticks import NS_PER_S, TickValidator
-from trading.feeds.sim import SimulatedFeed, load_calibration
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,13 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from mlfilter import jobs, services
+from mlfilter.ml.ensemble import EnsembleConfig
+from mlfilter.ml.training import BarSet, NotEnoughSamples, TrainConfig
+from mlfilter.models import ModelVersion
+from mlfilter.simulated import simulated_bars
+from trading.models import RiskSettings
+
 DEFAULT_DAYS = 20
 
 
@@ -40,8 +47,6 @@ def min_samples_for(days: float) -> int:
 
 def breakeven_threshold() -> float:
     """The hit rate at which a bracket of stop 1 R and target `target_r` R breaks even, plus costs."""
-    from trading.models import RiskSettings
-
     return round(1.0 / (1.0 + RiskSettings.load().target_r_multiple) + 0.02, 3)
 
 
@@ -69,12 +74,6 @@ class Command(BaseCommand):
             self.stderr.write(f"warning: ml_bootstrap failed, no ML model yet: {line}")
 
     def _bootstrap(self, *, days: float, seed: int, force: bool, threshold: float) -> None:
-        from mlfilter import services
-        from mlfilter.ml.ensemble import EnsembleConfig
-        from mlfilter.ml.training import BarSet, NotEnoughSamples, TrainConfig
-        from mlfilter.models import ModelVersion
-        from mlfilter.simulated import simulated_bars
-
         if not force and ModelVersion.objects.exists():
             self.stdout.write("ml_bootstrap: a model version exists; nothing to do (--force to train anyway)")
             return
@@ -87,9 +86,9 @@ class Command(BaseCommand):
                              folds=5 if days >= 5 else 3)
         run = services.start_run(source="bootstrap", message=f"simulating {days:g} sessions")
         try:
-            row = services.train_and_register(sets=[BarSet(bars=bars, name=f"simulated ES seed {seed}")],
-                                              config=config, source="bootstrap", trained_on="simulated", run=run,
-                                              auto_deploy=False, push_progress=False)
+            row = jobs.train_and_register(sets=[BarSet(bars=bars, name=f"simulated ES seed {seed}")],
+                                          config=config, source="bootstrap", trained_on="simulated", run=run,
+                                          auto_deploy=False, push_progress=False)
         except Exception as exc:
             status = "skipped" if isinstance(exc, NotEnoughSamples) else "failed"
             services.finish_run(run=run, status=status, message=f"{status}: {exc}")

@@ -24,8 +24,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
+from mlfilter import jobs
+from mlfilter.ml.ensemble import EnsembleConfig
 from mlfilter.ml.labels import BarrierConfig
+from mlfilter.ml.training import BarSet, TrainConfig, train
+from trading.engine.loaders import BarFileError, load_bars
 
 
 def _units(paths: list[Path], given: list[float] | None, spy: float, other: float, what: str) -> list[float]:
@@ -63,13 +68,6 @@ class Command(BaseCommand):
         parser.add_argument("--trained-on", default="real", choices=("real", "simulated"))
 
     def handle(self, *args, **opts) -> None:
-        from tqdm import tqdm
-
-        from mlfilter.ml.artifacts import save_model
-        from mlfilter.ml.ensemble import EnsembleConfig
-        from mlfilter.ml.training import BarSet, TrainConfig, train
-        from trading.engine.loaders import BarFileError, load_bars
-
         paths: list[Path] = opts["data"]
         ticks = _units(paths, opts["tick_size"], 0.01, 0.25, "tick-size")
         mults = _units(paths, opts["multiplier"], 500.0, 50.0, "multiplier")
@@ -104,7 +102,10 @@ class Command(BaseCommand):
         summary = result.summary()
         text = json.dumps(summary, indent=1)
         root = opts["out"] or Path(settings.VAR_DIR) / "models"
-        final = self._write_model(result.model, root, summary, save_model)
+        try:
+            final = jobs.write_artifacts(result=result, root=root)
+        except OSError as exc:
+            raise CommandError(f"cannot write the model under {root}: {_one_line(exc)}") from exc
         if not opts["no_register"]:
             self._register(result, final, config, opts["trained_on"])
         if opts["json_out"] is not None:
@@ -112,29 +113,12 @@ class Command(BaseCommand):
         self.stdout.write(text)
 
     def _register(self, result, final: Path, config, trained_on: str) -> None:
-        from mlfilter import services
-
         try:
-            services.register_model(result=result, artifact_dir=final, trained_on=trained_on, source="cli",
-                                    config=config)
+            jobs.register_model(result=result, artifact_dir=final, trained_on=trained_on, source="cli",
+                                config=config)
         except Exception as exc:
             shutil.rmtree(final, ignore_errors=True)
             raise CommandError(f"cannot register {final.name}: {_one_line(exc)}") from exc
-
-    def _write_model(self, model, root: Path, summary: dict, save_model) -> Path:
-        root.mkdir(parents=True, exist_ok=True)
-        final = root / summary["model_version"]
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
-        try:
-            save_model(model, tmp)
-            (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-            os.replace(tmp, final)
-        except BaseException as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if isinstance(exc, OSError):
-                raise CommandError(f"cannot write the model to {final}: {_one_line(exc)}") from exc
-            raise
-        return final
 
 
 def _atomic_write(path: Path, text: str) -> None:

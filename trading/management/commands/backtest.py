@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
-from trading import backtest_jobs
 from trading.engine.backtest import BacktestConfig, run_backtest, strategy_names, walk_forward
-from trading.engine.backtest_strategies import StrategyUnavailable
+from trading.engine.backtest.strategies import StrategyUnavailable
 from trading.engine.report import build_report, equity_csv, trades_csv, write_all_or_nothing
+from trading.jobs import backtests as backtest_jobs
 
 
 class Command(BaseCommand):

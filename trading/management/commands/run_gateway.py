@@ -13,14 +13,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mia_site.redis import redis_client
-from trading import account
-from trading.brokers.paper import PaperBroker
-from trading.desk import Desk
+from trading.adapters.paper.broker import PaperBroker
 from trading.engine.calendar import CmeCalendar, to_ns
 from trading.engine.ticks import NS_PER_S
-from trading.gateway import Gateway
+from trading.live import account
+from trading.live.desk import Desk
+from trading.live.gateway import Gateway
+from trading.live.order_stream import CommandConsumer
 from trading.models import Bar
-from trading.order_stream import CommandConsumer
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Command(BaseCommand):
 
     def _feed(self, opts: dict):
         if opts["feed"] == "sim":
-            from trading.feeds.sim import SimulatedFeed
+            from trading.adapters.sim.feed import SimulatedFeed
 
             calendar = CmeCalendar()
             start = to_ns(datetime.fromisoformat(opts["start"])) if opts["start"] else time.time_ns()
@@ -80,7 +80,7 @@ class Command(BaseCommand):
             last = closes.first()
             return SimulatedFeed(start_ns=start, seed=opts["seed"], calendar=calendar, start_price=last or 4800.0)
         if opts["feed"] == "replay":
-            from trading.feeds.replay import ReplayFeed
+            from trading.adapters.replay.feed import ReplayFeed
 
             if not opts["data"] or not opts["data"].exists():
                 raise CommandError("--feed replay needs --data PATH to an existing file")

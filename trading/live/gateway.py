@@ -18,13 +18,14 @@ from typing import Protocol
 from django.utils import timezone
 
 from mia_site.redis import redis_client
-from trading import order_stream, services
-from trading.desk import Desk
+from trading import services
 from trading.engine.bars import BarBuilder, ClosedBar
 from trading.engine.ticks import NS_PER_S, Tick, TickValidator
 from trading.health import HEARTBEAT_KEY
+from trading.live import order_stream
+from trading.live.desk import Desk
+from trading.live.order_stream import CommandConsumer
 from trading.models import QuarantinedTick
-from trading.order_stream import CommandConsumer
 from trading.pnl import pnl_snapshot
 from trading.push import push
 

@@ -88,7 +88,7 @@ def _peak_child(path: str, n: int) -> None:
 
 def bench_backtest_peak_mib(path: Path, *, n: int = 1_000_000) -> dict:
     code = f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); " \
-           f"from trading.engine.backtest_bench import _peak_child; _peak_child({str(path)!r}, {n})"
+           f"from bench.backtest import _peak_child; _peak_child({str(path)!r}, {n})"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     peak_mib, before_mib = r["peak_kib"] / 1024, r["before_kib"] / 1024

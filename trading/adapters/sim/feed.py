@@ -1,7 +1,7 @@
 """Simulated ES feed: trades and quotes on the 0.25 grid, shaped like the real market.
 
 The intraday shape (volume per minute and the spread of 1-minute moves, per half hour of Chicago
-time) comes from `sim_calibration.json`, measured on the real ES files by
+time) comes from `calibration.json`, measured on the real ES files by
 `scripts/calibrate_sim.py`. Prices follow a latent mid-price random walk whose per-second
 variance reproduces the measured 1-minute spread; the quote is the tick grid around the mid and
 each trade prints at the ask (buyer aggressor) or the bid (seller). The clock follows the CME
@@ -22,7 +22,7 @@ import numpy as np
 from trading.engine.calendar import CmeCalendar
 from trading.engine.ticks import BUY, NS_PER_S, SELL, Tick
 
-CALIBRATION_PATH = Path(__file__).with_name("sim_calibration.json")
+CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 CHICAGO = ZoneInfo("America/Chicago")
 TICK = 0.25
 

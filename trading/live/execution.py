@@ -14,11 +14,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from mia_site.redis import redis_client
-from trading import account, order_stream
 from trading.engine import sizing
 from trading.engine.calendar import to_ns
 from trading.engine.orders import Bracket, BracketPolicy
 from trading.engine.risk import OrderRequest, RiskManager
+from trading.live import account, order_stream
 from trading.models import Bar, Order, OrderIntent, Position, RiskSettings, Signal
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from trading import backtest_jobs as jobs
 from trading import roles
 from trading.engine.backtest import strategy_names
+from trading.jobs import backtests as jobs
 from trading.models import BacktestRun
 
 

@@ -29,7 +29,7 @@ from django.utils.text import get_valid_filename
 
 from trading.engine import loaders
 from trading.engine.backtest import BacktestConfig, run_backtest, strategy_names
-from trading.engine.backtest_strategies import StrategyUnavailable
+from trading.engine.backtest.strategies import StrategyUnavailable
 from trading.engine.report import build_report, equity_csv, trades_csv, write_all_or_nothing
 from trading.models import BacktestRun
 

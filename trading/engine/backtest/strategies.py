@@ -15,17 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from trading.engine import fills as fm
+from trading.engine.backtest.config import BacktestConfig
 from trading.engine.calendar import CmeCalendar
 from trading.engine.metrics import session_days
-
-if TYPE_CHECKING:
-    from trading.engine.backtest import BacktestConfig
 
 TRADE_COLUMNS = ("entry_time", "exit_time", "side", "qty", "entry_price", "exit_price", "pnl_usd", "commission_usd",
                  "exit_reason")
@@ -189,7 +187,7 @@ def session_closes(ts: np.ndarray, session: np.ndarray, calendar: CmeCalendar) -
 def confluence_run(bars: pd.DataFrame, prepared: dict[str, np.ndarray], config: BacktestConfig,
                    progress: Progress = None) -> StrategyRun:
     """The event loop over one slice of bars, with a fresh account and risk manager."""
-    from trading.engine.backtest_loop import LoopInputs, run_loop
+    from trading.engine.backtest.loop import LoopInputs, run_loop
     from trading.engine.risk import RiskManager
 
     idx = pd.DatetimeIndex(bars.index)

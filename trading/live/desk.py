@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from trading import account, services
-from trading.brokers.paper import Execution, PaperBroker, WorkingOrder
+from trading import services
+from trading.adapters.paper.broker import Execution, PaperBroker, WorkingOrder
 from trading.engine.fills import LIMIT, MARKET, STOP
 from trading.engine.orders import TRANSITIONS, Bracket, InvalidTransition, OrderStatus
 from trading.engine.ticks import NS_PER_S
-from trading.execution import bracket_policy
+from trading.live import account
+from trading.live.execution import bracket_policy
 from trading.models import DailyStats, Fill, Order, OrderIntent, Position, Trade, TradingState
 from trading.push import push
 

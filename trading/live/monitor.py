@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from trading import account, services
+from trading import services
 from trading.engine.calendar import CmeCalendar, to_ns
 from trading.engine.risk import CatastropheMonitor
 from trading.engine.ticks import NS_PER_S
+from trading.live import account
 from trading.models import Order, TradingState
 from trading.push import push
 

@@ -1,8 +1,9 @@
 """Web benchmarks: dashboard first load with a full database, and websocket fan-out latency.
 
 Each runs in a scratch `MIA_VAR_DIR` (its own SQLite file and Redis), never in the user's `var/`.
-`python -m trading.web_bench dashboard|websocket` prints one benchmark result as JSON; `manage.py
-bench` starts it in a subprocess so the scratch settings are in force from the first import.
+`python -m bench.web dashboard|websocket` prints one benchmark result as JSON; `manage.py
+bench` starts it in a subprocess so the scratch settings are in force from the first import. That is
+why the Django and project imports sit inside the functions: they must run after `_setup_django()`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,15 +19,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from mia_site.redis_server import free_port, server_binary
+
 REPO = Path(__file__).resolve().parent.parent
 N_TRADES, N_SIGNALS = 10_000, 100_000
 WS_CLIENTS, WS_SECONDS, WS_RATE_HZ = 50, 60, 2.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _setup_django() -> None:
@@ -101,10 +97,8 @@ def dashboard() -> dict:
 def websocket() -> dict:
     """50 clients on loopback get P&L pushes through the real Redis channel layer and daphne for 60 s."""
     var = Path(os.environ["MIA_VAR_DIR"])
-    redis_port, web_port = _free_port(), _free_port()
+    redis_port, web_port = free_port(), free_port()
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-    from mia_site.redis_server import server_binary
-
     redis_proc = subprocess.Popen([str(server_binary()), "--port", str(redis_port), "--bind", "127.0.0.1",
                                    "--save", "", "--appendonly", "no", "--dir", str(var)], stdout=subprocess.DEVNULL)
     _setup_django()
@@ -187,7 +181,7 @@ def run_isolated(kind: str) -> dict:
         env.pop("DATABASE_URL", None)
         if kind == "dashboard":
             env["MIA_REDIS_ENABLED"] = "0"
-        result = subprocess.run([sys.executable, "-m", "trading.web_bench", kind], cwd=REPO, env=env,
+        result = subprocess.run([sys.executable, "-m", "bench.web", kind], cwd=REPO, env=env,
                                 capture_output=True, text=True, timeout=900)
         if result.returncode != 0:
             raise RuntimeError(f"{kind} benchmark failed: {result.stderr.strip().splitlines()[-1:]}")

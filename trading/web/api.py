@@ -1,6 +1,6 @@
 """REST API (DESIGN §6): status, the kill switch and the read-only lists. Session (CSRF-checked) or token auth.
 
-Routes: status and kill switch in mia_site/urls.py, the lists in trading/api_urls.py.
+Routes: trading/web/urls.py.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from trading import filters, health, selectors, services
-from trading import serializers as api_serializers
-from trading.csv_export import ExportListView, csv_response
+from trading import health, selectors, services
 from trading.models import DailyStats, Fill, Order, OrderIntent, Position, Signal, Trade
+from trading.web import filters
+from trading.web import serializers as api_serializers
+from trading.web.csv_export import ExportListView, csv_response
 
 
 class KillSwitchSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from functools import cache
 from django.db import models
 from rest_framework import serializers
 
-from trading.engine.backtest_strategies import TRADE_COLUMNS
+from trading.engine.backtest.strategies import TRADE_COLUMNS
 from trading.models import DailyStats, Fill, Order, Position, Signal, Trade
 
 
