@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.shared_data import need, shared_data
+from tests.shared_data import shared_data
 from trading.engine.backtest import BacktestConfig, run_backtest
 from trading.engine.calendar import CmeCalendar
 from trading.engine.loaders import load_bars
@@ -21,8 +19,6 @@ LOSS_LIMIT = 250.0  # below the default so that the real data is sure to hit it
 
 @pytest.fixture(scope="module")
 def run():
-    for module in ("trading.engine.decision", "trading.engine.features"):
-        need(importlib.util.find_spec(module) is not None, f"{module} is not written yet (confluence needs it)")
     bars = load_bars(shared_data() / "es" / "es_1min_frontmonth_lean_DERIVED.csv").bars
     config = BacktestConfig(strategy="confluence", risk=RiskConfig(daily_loss_limit=LOSS_LIMIT))
     return bars, run_backtest(bars, config)

@@ -79,8 +79,8 @@ def test_order_controls(calendar):
     rm = manager(calendar)
     assert "MAX_ORDER_QTY" in rm.check(buy(3), account(), market(), OPEN).reasons
     assert "ZERO_SIZE" in rm.check(buy(0), account(), market(), OPEN).reasons
-    assert "PRICE_COLLAR" in rm.check(buy(price=4811.0), account(), market(price=4800.0), OPEN).reasons
-    assert rm.check(buy(price=4810.0), account(), market(price=4800.0), OPEN).approved  # 40 ticks: at the collar
+    assert "PRICE_COLLAR" in rm.check(buy(price=4805.25), account(), market(price=4800.0), OPEN).reasons
+    assert rm.check(buy(price=4805.0), account(), market(price=4800.0), OPEN).approved  # 20 ticks: at the collar
     assert "STALE_DATA" in rm.check(buy(), account(), market(now=OPEN - 121 * 1_000_000_000), OPEN).reasons
 
 

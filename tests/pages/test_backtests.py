@@ -53,7 +53,8 @@ def test_operator_launch_runs_to_done_with_summary_report_and_csvs(operator_clie
     assert response.status_code == 302 and response["Location"] == f"/backtests/{run.pk}/"
     assert run.status == "done", run.message
     assert run.progress == 1.0 and run.user.username == "oscar" and run.data_path == DATA_NAME
-    assert list(run.result) == list(SUMMARY_KEYS) and run.result["bars"] > 19_000 and run.result["trades"] > 0
+    assert list(run.result)[:len(SUMMARY_KEYS)] == list(SUMMARY_KEYS)
+    assert run.result["bars"] > 19_000 and run.result["trades"] > 0
     out = var_dir / "backtests" / str(run.pk)
     assert Path(run.report_path) == out / "report.html" and (out / "report.html").is_file()
     report = operator_client.get(f"/backtests/{run.pk}/report/")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
+
 from trading.engine.ticks import BUY, NS_PER_S, SELL, UNKNOWN, Tick, classify_side
 
 
@@ -93,3 +95,9 @@ class BarBuilder:
             buy_volume=self._buy, sell_volume=self._sell, bid=self._bid, ask=self._ask, tick_count=self._count)
         self._count = 0
         return bar
+
+
+def bar_interval_ns(ts_ns: np.ndarray, default_ns: int = 60 * NS_PER_S) -> int:
+    """The bar length of a series of bar starts: the median gap (gaps across closes are rare and long)."""
+    diffs = np.diff(np.asarray(ts_ns, dtype=np.int64))
+    return max(int(np.median(diffs)), 1) if len(diffs) else default_ns

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pandas_market_calendars as pmc
 
+from trading.engine.limits import to_ns
+
 NS_PER_S = 1_000_000_000
 _CHICAGO = ZoneInfo("America/Chicago")
 
@@ -67,6 +69,19 @@ class CmeCalendar:
             return self._closes[i]
         return None
 
+    def session_closes(self, ts_ns: np.ndarray) -> np.ndarray:
+        """``session_close`` for many instants at once (0 where the market is closed), for backtests."""
+        ts = np.asarray(ts_ns, dtype=np.int64)
+        if not len(ts):
+            return np.zeros(0, dtype=np.int64)
+        self._cover(int(ts.min()))
+        self._cover(int(ts.max()))
+        opens, closes = np.asarray(self._opens, dtype=np.int64), np.asarray(self._closes, dtype=np.int64)
+        i = np.searchsorted(opens, ts, side="right") - 1
+        safe = np.maximum(i, 0)
+        inside = (i >= 0) & (ts < closes[safe])
+        return np.where(inside, closes[safe], 0)
+
     def closed_reason(self, ts_ns: int) -> str | None:
         """None when open; otherwise 'maintenance_break', 'weekend' or 'holiday'."""
         if self.is_open(ts_ns):
@@ -80,13 +95,8 @@ class CmeCalendar:
         return "holiday"
 
 
-
-
-
-def to_ns(moment: datetime) -> int:
-    return int(moment.timestamp() * NS_PER_S) if moment.tzinfo else int(
-        moment.replace(tzinfo=UTC).timestamp() * NS_PER_S)
-
-
 def from_ns(ts_ns: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ts_ns // 1000)
+
+
+__all__ = ["CmeCalendar", "from_ns", "to_ns"]

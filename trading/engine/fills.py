@@ -15,8 +15,8 @@ the two simulators disagree. The rules, all chosen to be pessimistic where the d
 * Every bar-level fill is clamped into the bar's [low, high]: a simulated fill outside the range that
   actually traded would be fiction.
 
-ES contract constants: tick 0.25 points, $12.50 a tick, $50 a point. Commission is charged per
-contract per side (default $2.50).
+ES contract constants come from ``trading.engine.instrument.ES`` (tick 0.25 points, $12.50 a tick,
+$50 a point). Commission is charged per contract per side (default $2.50).
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-TICK_SIZE = 0.25
-TICK_VALUE = 12.50
-POINT_VALUE = 50.0
+from trading.engine.instrument import ES
+
+TICK_SIZE = ES.tick_size
+TICK_VALUE = ES.tick_value
+POINT_VALUE = ES.point_value
 
 BUY, SELL = 1, -1
 MARKET, LIMIT, STOP = "MARKET", "LIMIT", "STOP"
@@ -42,7 +44,7 @@ class FillConfig:
 
     slippage_ticks: float = 1.0
     stop_slippage_ticks: float = 0.0
-    commission_per_side: float = 2.50
+    commission_per_side: float = ES.commission_per_side
     limit_requires_trade_through: bool = True
     tick_size: float = TICK_SIZE
     point_value: float = POINT_VALUE

@@ -24,7 +24,7 @@ BREAK        16:00 - 17:00    daily maintenance halt (15:15-15:30 CT halt includ
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -93,3 +93,22 @@ class ChicagoClock:
             self._offset = int(off.total_seconds()) * 1_000_000_000 if off is not None else 0
             self._hour = hour
         return ts_ns + self._offset
+
+
+_EPOCH = date(1970, 1, 1)
+_clock = ChicagoClock()
+
+
+def session_id(ts_ns: int) -> int:
+    """Globex session id (``session_ids``) of one UTC instant: days since the epoch of its CME trade date."""
+    return (_clock.local(ts_ns) + SESSION_SHIFT_NS) // NS_PER_DAY
+
+
+def trade_date(ts_ns: int) -> date:
+    """The CME trade date of a UTC instant: the session opening at 17:00 CT belongs to the next day."""
+    return _EPOCH + timedelta(days=session_id(ts_ns))
+
+
+def session_date(sid: int) -> date:
+    """The trade date of a session id."""
+    return _EPOCH + timedelta(days=sid)

@@ -5,10 +5,11 @@ trade loses about ``risk_fraction`` (0.5 %) of the account whatever the volatili
 
 * the cap: never more than ``max_position`` minus what is already held or working, so sizing can
   never be the reason the position limit is breached;
-* volatility: when the current ATR ranks high against its own recent history (``atr_percentile``,
-  0..1) the risk budget is scaled down, 0.75x at or above the 75th percentile and 0.5x at or above
-  the 90th. The stop already widens with ATR; the extra cut is because fills and gaps get worse
-  in fast markets, which the stop distance does not capture.
+* volatility: when the volatility percentile (the ``volatility_regime`` feature, 0..1: how the
+  current ATR ranks against the last day of bars) is high, the risk budget is scaled down, 0.75x at
+  or above the 75th percentile and 0.5x at or above the 90th. The stop already widens with ATR; the
+  extra cut is because fills and gaps get worse in fast markets, which the stop distance does not
+  capture.
 
 A result of 0 contracts means "no trade" with reason ``ZERO_SIZE``.
 """
@@ -17,9 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
 
 from trading.engine.fills import POINT_VALUE
 
@@ -56,10 +54,3 @@ def contracts(equity: float, stop_points: float, *, risk_fraction: float = 0.005
     room = max(0, max_position - abs(current_exposure))
     qty = max(0, min(raw, room))
     return SizeDecision(qty, None if qty > 0 else ZERO_SIZE, scale)
-
-
-def atr_percentile(atr_values: np.ndarray | pd.Series, window: int = 1950) -> np.ndarray:
-    """Rolling percentile rank (0..1) of each ATR value within the last ``window`` bars (5 sessions
-    of RTH minutes by default); NaN until 20 values exist. Causal: a bar is ranked only against the past."""
-    s = pd.Series(np.asarray(atr_values, dtype=np.float64))
-    return s.rolling(window, min_periods=20).rank(pct=True).to_numpy()

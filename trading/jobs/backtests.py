@@ -11,6 +11,7 @@ sit in front of the ordered `trading` queue.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -23,14 +24,16 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from mlfilter import backtest_filter
+from trading import config as stored_config
 from trading.engine import loaders
 from trading.engine.backtest import BacktestConfig, run_backtest, strategy_names
-from trading.engine.backtest.strategies import StrategyUnavailable
 from trading.engine.report import build_report, equity_csv, trades_csv, write_all_or_nothing
+from trading.engine.settings import RunSettings
 from trading.models import BacktestRun
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,33 @@ def load_window(path: Path, *, fmt: str = "auto", tz: str | None = None, start: 
         where = " in the given date range" if lo is not None or hi is not None else ""
         raise BacktestInputError(f"no bars to backtest in {Path(path).name}{where}")
     return Window(bars=bars, rejected_rows=len(loaded.rejected))
+
+
+def settings_for(*, config_file: Path | None = None) -> RunSettings:
+    """The stored settings (what the live worker trades under), with ``config_file`` over them.
+
+    Without a database (a fresh clone, not yet set up) a config file still runs, over the code
+    defaults; without either there is nothing honest to run under, so it is refused.
+    """
+    try:
+        base = stored_config.run_settings()
+    except DatabaseError as exc:
+        if config_file is None:
+            raise BacktestInputError("the stored settings cannot be read (is the database set up? `make run` or "
+                                     "`manage.py migrate`); or pass --config FILE.json") from exc
+        base = RunSettings()
+    if config_file is None:
+        return base
+    try:
+        data = json.loads(Path(config_file).read_text())
+    except (OSError, ValueError) as exc:
+        raise BacktestInputError(f"--config {config_file}: {one_line(exc)}") from exc
+    if not isinstance(data, dict):
+        raise BacktestInputError(f"--config {config_file}: expected a JSON object")
+    try:
+        return RunSettings.from_dict(data, base=base)
+    except (TypeError, ValueError) as exc:
+        raise BacktestInputError(f"--config {config_file}: {one_line(exc)}") from exc
 
 
 # ------------------------------------------------------------------ data files (VAR_DIR/data only)
@@ -257,11 +287,15 @@ def _run(run: BacktestRun) -> dict[str, Any]:
     window = load_window(resolve_data_file(run.data_path), fmt=opts.get("format", "auto"),
                          start=opts.get("start"), end=opts.get("end"))
     bars = window.bars
-    config = BacktestConfig(strategy=opts["strategy"], start_equity=float(opts["equity_start"]),
-                            fast=int(opts["fast"]), slow=int(opts["slow"]))
+    settings = settings_for()
+    config = BacktestConfig.from_settings(settings, strategy=opts["strategy"], start_equity=float(opts["equity_start"]),
+                                          fast=int(opts["fast"]), slow=int(opts["slow"]))
+    choice = backtest_filter.choose(None, start=bars.index[0], end=bars.index[-1])
+    config.ml_filter = choice.filter
     _update(run.pk, progress=SIM_SPAN[0], message=f"running {config.strategy} over {len(bars):,} bars")
     result = run_backtest(bars, config, progress=ProgressReporter(run.pk, len(bars)))
     summary = result.summary(rejected_rows=window.rejected_rows)
+    summary["settings"], summary["ml"] = settings.to_dict(), choice.describe()
     _update(run.pk, progress=SIM_SPAN[1], message="writing the report")
     out = run_dir(run)
     paths = {kind: out / name for kind, name in OUTPUT_NAMES.items()}
@@ -289,7 +323,7 @@ def execute_run(run_id: int) -> str | None:
         fields = _run(run)
     except Cancelled:
         fields = {"status": Status.CANCELLED, "message": "cancelled"}
-    except (BacktestInputError, StrategyUnavailable, ValueError, OSError) as exc:
+    except (BacktestInputError, backtest_filter.FilterRefused, ValueError, OSError) as exc:
         fields = {"status": Status.FAILED, "message": one_line(exc)}
     except Exception as exc:  # noqa: BLE001 - a crashed run must not stay "running" forever
         log.exception("backtest %s crashed", run_id)

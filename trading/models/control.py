@@ -7,6 +7,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from trading.engine.confluence import DEFAULT_WEIGHTS, ConfluenceConfig
+from trading.engine.fills import FillConfig
+from trading.engine.limits import RiskConfig
+from trading.engine.orders import BracketPolicy
+from trading.engine.settings import DEFAULT_START_EQUITY
+
+# The stored settings' defaults are the engine's: one set of defaults for live, backtest and replay.
+_C, _R, _B, _F = ConfluenceConfig(), RiskConfig(), BracketPolicy(), FillConfig()
+
 
 class TradingState(models.Model):
     """The one latched trading state. Only a risk admin moves it back to ACTIVE."""
@@ -77,6 +86,11 @@ class SingletonConfig(models.Model):
         row, _ = cls.objects.get_or_create(pk=1)
         return row
 
+    @classmethod
+    def current(cls):
+        """The stored row, or an unsaved one with the defaults: a read that never writes."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
     def save(self, *args, **kwargs) -> None:
         self.pk = 1
         self.full_clean()
@@ -86,18 +100,19 @@ class SingletonConfig(models.Model):
 class StrategyConfig(SingletonConfig):
     """Confluence weights and signal thresholds (DESIGN §4). Read on every bar: edits apply at once."""
 
-    w_vwap_trend = models.FloatField("vwap_trend weight", default=0.20)
-    w_volume_imbalance = models.FloatField("volume_imbalance weight", default=0.15)
-    w_price_action = models.FloatField("price_action weight", default=0.15)
-    w_momentum_flow = models.FloatField("momentum_flow weight", default=0.15)
-    w_support_resistance = models.FloatField("support_resistance weight", default=0.10)
-    w_market_structure = models.FloatField("market_structure weight", default=0.10)
-    w_session_analysis = models.FloatField("session_analysis weight", default=0.10)
-    w_dealers_bias = models.FloatField("dealers_bias weight", default=0.05)
-    strong_buy = models.FloatField(default=0.75)
-    buy = models.FloatField(default=0.60)
-    sell = models.FloatField(default=0.40)
-    strong_sell = models.FloatField(default=0.25)
+    w_vwap_trend = models.FloatField("vwap_trend weight", default=DEFAULT_WEIGHTS["vwap_trend"])
+    w_volume_imbalance = models.FloatField("volume_imbalance weight", default=DEFAULT_WEIGHTS["volume_imbalance"])
+    w_price_action = models.FloatField("price_action weight", default=DEFAULT_WEIGHTS["price_action"])
+    w_momentum_flow = models.FloatField("momentum_flow weight", default=DEFAULT_WEIGHTS["momentum_flow"])
+    w_support_resistance = models.FloatField("support_resistance weight",
+                                           default=DEFAULT_WEIGHTS["support_resistance"])
+    w_market_structure = models.FloatField("market_structure weight", default=DEFAULT_WEIGHTS["market_structure"])
+    w_session_analysis = models.FloatField("session_analysis weight", default=DEFAULT_WEIGHTS["session_analysis"])
+    w_dealers_bias = models.FloatField("dealers_bias weight", default=DEFAULT_WEIGHTS["dealers_bias"])
+    strong_buy = models.FloatField(default=_C.strong_buy)
+    buy = models.FloatField(default=_C.buy)
+    sell = models.FloatField(default=_C.sell)
+    strong_sell = models.FloatField(default=_C.strong_sell)
     history = HistoricalRecords()
 
     class Meta:
@@ -126,24 +141,24 @@ class StrategyConfig(SingletonConfig):
 class RiskSettings(SingletonConfig):
     """Hard risk limits (DESIGN §4). Edited by risk admins; applied from the next bar."""
 
-    account_equity_usd = models.FloatField(default=50_000)
-    daily_loss_limit_usd = models.FloatField(default=500)
-    daily_profit_target_usd = models.FloatField(default=1000)
-    max_position = models.PositiveIntegerField(default=2)
-    max_trades_per_day = models.PositiveIntegerField(default=15)
-    max_drawdown_pct = models.FloatField(default=12.0)
-    risk_per_trade_pct = models.FloatField(default=0.5)
-    stop_atr_multiple = models.FloatField(default=2.0)
-    target_r_multiple = models.FloatField(default=2.0)
-    max_consecutive_losses = models.PositiveIntegerField(default=3)
-    cooldown_minutes = models.PositiveIntegerField(default=30)
-    max_order_qty = models.PositiveIntegerField(default=2)
-    price_collar_ticks = models.PositiveIntegerField(default=20)
-    max_orders_per_minute = models.PositiveIntegerField(default=6)
-    stale_data_seconds = models.PositiveIntegerField(default=30)
-    flat_before_close_minutes = models.PositiveIntegerField(default=5)
-    commission_per_contract_usd = models.FloatField(default=2.50)
-    slippage_ticks = models.PositiveIntegerField(default=1)
+    account_equity_usd = models.FloatField(default=DEFAULT_START_EQUITY)
+    daily_loss_limit_usd = models.FloatField(default=_R.daily_loss_limit)
+    daily_profit_target_usd = models.FloatField(default=_R.daily_profit_target)
+    max_position = models.PositiveIntegerField(default=_R.max_position)
+    max_trades_per_day = models.PositiveIntegerField(default=_R.max_trades_per_day)
+    max_drawdown_pct = models.FloatField(default=_R.max_drawdown_pct)
+    risk_per_trade_pct = models.FloatField(default=_R.risk_per_trade * 100)
+    stop_atr_multiple = models.FloatField(default=_B.stop_atr_mult)
+    target_r_multiple = models.FloatField(default=_B.target_r)
+    max_consecutive_losses = models.PositiveIntegerField(default=_R.max_consecutive_losses)
+    cooldown_minutes = models.PositiveIntegerField(default=int(_R.cooldown_minutes))
+    max_order_qty = models.PositiveIntegerField(default=_R.max_order_qty)
+    price_collar_ticks = models.PositiveIntegerField(default=_R.price_collar_ticks)
+    max_orders_per_minute = models.PositiveIntegerField(default=_R.max_orders_per_minute)
+    stale_data_seconds = models.PositiveIntegerField(default=int(_R.stale_data_seconds))
+    flat_before_close_minutes = models.PositiveIntegerField(default=int(_R.flat_before_close_minutes))
+    commission_per_contract_usd = models.FloatField(default=_F.commission_per_side)
+    slippage_ticks = models.PositiveIntegerField(default=int(_F.slippage_ticks))
     history = HistoricalRecords()
 
     class Meta:

@@ -12,13 +12,13 @@ trades (0.5 % risk each) and is the base of the drawdown percentage and the dail
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from trading.engine.backtest.config import SUMMARY_KEYS, BacktestConfig, BacktestResult, check_bars
-from trading.engine.backtest.strategies import STRATEGIES
+from trading.engine.backtest.config import SUMMARY_KEYS, BacktestConfig, BacktestResult, MLFilter, check_bars
+from trading.engine.backtest.strategies import STRATEGIES, ml_verdicts
 from trading.engine.metrics import compute_metrics, session_days
 
 
@@ -63,23 +63,34 @@ def fold_bounds(n: int, k: int) -> list[tuple[int, int]]:
 
 
 def walk_forward(bars: pd.DataFrame, config: BacktestConfig, k: int, *,
+                 fold_filters: Sequence[MLFilter | None] | None = None,
                  progress: Callable[[int], None] | None = None) -> list[BacktestResult]:
-    """One result per fold (see module docstring); each fold's ``elapsed_s`` includes its share of preparation."""
+    """One result per fold (see module docstring); each fold's ``elapsed_s`` includes its share of preparation.
+
+    ``fold_filters`` gives fold ``i`` its own ML filter (``--ml retrain``: a model trained on the bars
+    before that fold only); None runs the fold without one.
+    """
     if config.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {config.strategy!r}; known: {', '.join(sorted(STRATEGIES))}")
     check_bars(bars)
+    bounds = fold_bounds(len(bars), k)
+    if fold_filters is not None and len(fold_filters) != k:
+        raise ValueError(f"{len(fold_filters)} fold filters for {k} folds")
     strat = STRATEGIES[config.strategy]
     started = time.perf_counter()
     prepared = strat.prepare(bars, config)
     prep_share = (time.perf_counter() - started) / k
     results = []
-    for a, b in fold_bounds(len(bars), k):
+    for i, (a, b) in enumerate(bounds):
         t0 = time.perf_counter()
         part = bars.iloc[a:b]
-        run = strat.run(part, {name: arr[a:b] for name, arr in prepared.items()}, config, progress)
+        sliced = {name: value.iloc[a:b] if isinstance(value, pd.DataFrame) else value[a:b]
+                  for name, value in prepared.items()}
+        if fold_filters is not None:
+            sliced["entry_allowed"] = ml_verdicts(fold_filters[i], sliced["features"], sliced["direction"])
+        run = strat.run(part, sliced, config, progress)
         results.append(_result(part, run, config, time.perf_counter() - t0 + prep_share))
     return results
-
 
 __all__ = ["SUMMARY_KEYS", "BacktestConfig", "BacktestResult", "check_bars", "fold_bounds", "run_backtest",
            "strategy_names", "walk_forward"]

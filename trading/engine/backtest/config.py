@@ -11,35 +11,53 @@ import numpy as np
 import pandas as pd
 
 from trading.engine.calendar import CmeCalendar
+from trading.engine.confluence import ConfluenceConfig
 from trading.engine.fills import FillConfig
+from trading.engine.instrument import ES, Instrument
+from trading.engine.limits import RiskConfig
 from trading.engine.metrics import json_safe
 from trading.engine.orders import BracketPolicy
-from trading.engine.risk import RiskConfig
+from trading.engine.settings import DEFAULT_START_EQUITY, RunSettings
 
 SUMMARY_KEYS = ("bars", "trades", "win_rate", "profit_factor", "net_pnl_usd", "gross_profit_usd", "gross_loss_usd",
                 "max_drawdown_pct", "max_drawdown_usd", "sharpe", "sortino", "expectancy_usd", "trades_per_day",
                 "start", "end", "elapsed_s", "bars_per_s", "rejected_rows")
 REQUIRED_COLUMNS = ("open", "high", "low", "close")
+MLFilter = Callable[[pd.DataFrame], np.ndarray]  # candidate bars' features -> True where the entry may go
 
 
 @dataclass
 class BacktestConfig:
-    """What to run and under which rules. ``ml_filter(features) -> bool array`` gates confluence signals."""
+    """What to run and under which rules.
+
+    ``ml_filter(features) -> bool array`` is the ML verdict per bar: False blocks a new entry on that
+    bar (exits are never filtered), as in the live worker. ``from_settings`` builds one from the
+    stored (or ``--config``) settings, which is how the command line and the page run backtests.
+    """
 
     strategy: str = "confluence"
-    start_equity: float = 50_000.0
+    start_equity: float = DEFAULT_START_EQUITY
     fast: int = 10
     slow: int = 30
+    confluence: ConfluenceConfig = field(default_factory=ConfluenceConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
     fills: FillConfig = field(default_factory=FillConfig)
     bracket: BracketPolicy = field(default_factory=BracketPolicy)
-    ml_filter: Callable[[pd.DataFrame], np.ndarray] | None = None
+    instrument: Instrument = ES
+    ml_filter: MLFilter | None = None
     options: pd.DataFrame | None = None
     calendar: CmeCalendar | None = None
 
     def __post_init__(self) -> None:
         if not self.start_equity > 0:
             raise ValueError(f"starting equity must be > 0, got {self.start_equity}")
+
+    @classmethod
+    def from_settings(cls, settings: RunSettings, **overrides: Any) -> BacktestConfig:
+        fields = {"confluence": settings.confluence, "risk": settings.risk, "fills": settings.fills,
+                  "bracket": settings.bracket, "start_equity": settings.start_equity}
+        fields.update(overrides)
+        return cls(**fields)
 
 
 @dataclass

@@ -1,14 +1,19 @@
-"""The bar-by-bar event loop behind the confluence backtest.
+"""The bar-by-bar event loop behind the confluence backtest: the live objects on a simulated clock.
 
-It drives the live objects (``RiskManager`` for every entry, ``sizing.contracts``, ``orders.Bracket``
-and the ``fills`` model) over precomputed numpy arrays. Speed comes from what it does NOT do per
-bar: no pandas access (arrays are turned into Python lists once), no risk call on bars with no
-signal, and none while the day is already blocked by a rule that cannot clear before the next
-session (daily loss, profit target, trade count) or inside a running cooldown.
+Each bar, in the order the gateway and the worker follow live:
 
-Timing: a decision is taken at bar t's close (``ts[t] + bar length``) and its market order fills
-at bar t+1's open. Bracket legs are live from the entry fill, so they can fill in the entry bar.
-Fill times are the start of the bar the fill happened in.
+1. the working orders are matched against the bar (``matching.Matcher.on_bar``, the paper broker's bar
+   mode): an entry sent at the previous close fills at this open, its bracket is placed and matched
+   against the rest of this bar, a market exit fills at this open;
+2. every fill goes into the book (``book.Book``), and the book is marked at the bar's close;
+3. the runner (``runner.StrategyRunner``, the live worker's decision path) decides at the close, and its
+   orders are placed for the next bar.
+
+What makes it fast is what it does not do: no pandas per bar (arrays become Python lists once), no
+runner call on a bar with no position, no pending entry and no direction (the runner would do
+nothing), no risk call the runner's memo knows the answer to. Fill times are the start of the bar
+the fill happened in. Whatever is open after the last bar is marked out at its close
+(``end_of_data``); nothing is decided on the last bar, as no later bar could fill it.
 """
 
 from __future__ import annotations
@@ -20,166 +25,163 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trading.engine import fills as fm
-from trading.engine import sizing
+from trading.engine.book import Book, ClosedTrade
+from trading.engine.instrument import ES, Instrument
+from trading.engine.matching import Execution, Matcher, WorkingOrder
 from trading.engine.orders import Bracket, BracketPolicy
-from trading.engine.risk import AccountState, MarketState, OrderRequest, Reason, RiskManager, TradingState
+from trading.engine.risk import MarketState, TradingState
+from trading.engine.runner import IN_POSITION, BarClose, Decision, StrategyRunner
 
-STICKY_DAY = frozenset({Reason.DAILY_LOSS_LIMIT, Reason.PROFIT_TARGET_REACHED, Reason.MAX_TRADES})
+ENTRY, STOP, TARGET, EXIT = "ENTRY", "STOP", "TARGET", "EXIT"
+LEG_REASON = {STOP: "stop", TARGET: "target"}
 
 
 @dataclass
 class LoopInputs:
-    """Per-bar arrays (length n) the loop reads; ``session`` is the CME trade-date id."""
+    """Per-bar arrays (length n) the loop reads."""
 
-    ts: np.ndarray
+    ts: np.ndarray  # bar start, UTC ns
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
-    direction: np.ndarray
+    direction: np.ndarray  # the engine's decision per bar
+    entry_allowed: np.ndarray  # the ML filter's verdict per bar (True without a filter)
     atr: np.ndarray
-    atr_pct: np.ndarray
-    session: np.ndarray
-    session_close: np.ndarray  # ns of the session close each bar belongs to (0 when unknown)
+    vol_pct: np.ndarray  # the volatility_regime feature (sizing)
+    session_close: np.ndarray  # ns of the close of each bar's exchange session (0 when closed)
     bar_ns: int = 60_000_000_000
 
 
 @dataclass
 class LoopOutput:
-    trades: list[tuple] = field(default_factory=list)  # (entry_i, exit_i, side, qty, entry_px, exit_px, pnl, comm, why)
+    trades: list[ClosedTrade] = field(default_factory=list)
     equity: np.ndarray | None = None
     rejections: Counter = field(default_factory=Counter)
     max_abs_position: int = 0
+    halted_at_ns: int | None = None
 
 
-def run_loop(x: LoopInputs, *, risk: RiskManager, fill_cfg: fm.FillConfig, policy: BracketPolicy,
-             start_equity: float, progress: Callable[[int], None] | None = None) -> LoopOutput:
+class _Account:
+    """The simulated broker side: working orders, what each is for, the open bracket, the book."""
+
+    def __init__(self, book: Book, matcher: Matcher, policy: BracketPolicy) -> None:
+        self.book, self.matcher, self.policy = book, matcher, policy
+        self.role: dict[str, tuple[str, str]] = {}  # client_order_id -> (role, exit reason)
+        self.entry_atr: dict[str, float] = {}
+        self.bracket: Bracket | None = None
+        self.legs: tuple[str, str] = ("", "")
+        self.pending_entry = 0  # contracts of an entry sent and not yet filled
+        self.max_abs = 0
+
+    def match(self, start_ns: int, o: float, h: float, lo: float) -> None:
+        """Match until nothing new fills: a bracket placed on an entry fill is matched on this bar too."""
+        while self.matcher.working:
+            executions, _ = self.matcher.on_bar(start_ns, o, h, lo)
+            if not executions:
+                return
+            for ex in executions:
+                self.on_execution(ex)
+
+    def on_execution(self, ex: Execution) -> None:
+        role, reason = self.role.pop(ex.client_order_id)
+        closed = self.book.fill(side=ex.side, qty=ex.qty, price=ex.price, commission=ex.commission, ts_ns=ex.ts_ns,
+                                reason=LEG_REASON.get(role, reason))
+        if role == ENTRY:
+            self.pending_entry = 0
+            self.max_abs = max(self.max_abs, abs(self.book.qty))
+            self._open_bracket(ex)
+        if closed is not None:
+            self.bracket = None
+            for coid in self.legs:
+                if self.matcher.cancel(coid):
+                    self.role.pop(coid, None)
+
+    def _open_bracket(self, ex: Execution) -> None:
+        bracket = Bracket.open(ex.side, ex.qty, ex.price, self.entry_atr.pop(ex.client_order_id), self.policy)
+        stop, target = f"{ex.client_order_id}-S", f"{ex.client_order_id}-T"
+        self.matcher.submit(WorkingOrder(stop, -ex.side, ex.qty, fm.STOP, bracket.stop, oco_group=ex.client_order_id))
+        self.matcher.submit(WorkingOrder(target, -ex.side, ex.qty, fm.LIMIT, bracket.target,
+                                         oco_group=ex.client_order_id))
+        self.role[stop], self.role[target] = (STOP, ""), (TARGET, "")
+        self.bracket, self.legs = bracket, (stop, target)
+
+    def apply(self, decision: Decision, key: str) -> None:
+        """Place the orders of a runner decision taken at a bar's close."""
+        if decision.exit_reason is not None and self.book.qty:
+            for coid in self.legs:
+                if self.matcher.cancel(coid):
+                    self.role.pop(coid, None)
+            coid = f"X{key}"
+            qty = self.book.qty
+            self.matcher.submit(WorkingOrder(coid, -1 if qty > 0 else 1, abs(qty), fm.MARKET))
+            self.role[coid] = (EXIT, decision.exit_reason)
+        elif decision.new_stop is not None:
+            self.matcher.modify(self.legs[0], decision.new_stop)
+        if decision.entry is not None:
+            coid = f"E{key}"
+            self.matcher.submit(WorkingOrder(coid, decision.entry.side, decision.entry.qty, fm.MARKET))
+            self.role[coid] = (ENTRY, "")
+            self.entry_atr[coid] = decision.entry.atr
+            self.pending_entry = decision.entry.qty
+
+    def mark_out(self, ts_ns: int, price: float) -> None:
+        """Cancel everything and close what is open at ``price`` (the end of the data)."""
+        self.matcher.cancel_all()
+        qty = self.book.qty
+        if qty:
+            cfg = self.matcher.fill_config
+            self.book.fill(side=-1 if qty > 0 else 1, qty=abs(qty), price=price, commission=fm.commission(qty, cfg),
+                           ts_ns=ts_ns, reason="end_of_data")
+
+
+def run_loop(x: LoopInputs, *, runner: StrategyRunner, fill_cfg: fm.FillConfig, policy: BracketPolicy,
+             start_equity: float, instrument: Instrument = ES,
+             progress: Callable[[int], None] | None = None) -> LoopOutput:
     """Simulate the full pipeline; returns closed trades, per-bar equity and risk-rejection counts."""
-    cfg = risk.config
     n = len(x.ts)
     ts, o, h, lo, c = (a.tolist() for a in (x.ts, x.open, x.high, x.low, x.close))
-    d, atr_v, atr_p = x.direction.tolist(), x.atr.tolist(), x.atr_pct.tolist()
-    sess, s_close = x.session.tolist(), x.session_close.tolist()
-    bar_ns, pv = x.bar_ns, fill_cfg.point_value
-    comm_side = fill_cfg.commission_per_side
-    flat_ns = cfg.flat_before_close_minutes * 60_000_000_000
+    d, allowed = x.direction.tolist(), x.entry_allowed.tolist()
+    atr_v, vol = x.atr.tolist(), x.vol_pct.tolist()
+    s_close = x.session_close.tolist()
+    bar_ns = x.bar_ns
     out = LoopOutput()
     equity = np.empty(n)
-    acct = AccountState(equity=start_equity, peak_equity=start_equity)
-    cash = start_equity  # realized equity (net of commissions)
-    pos = 0  # signed contracts
-    bracket: Bracket | None = None
-    entry_i = 0
-    entry_comm = 0.0
-    pending_entry: tuple[int, int, float] | None = None  # (side, qty, atr at signal)
-    pending_exit: str | None = None
-    blocked_until_session = -1
-    blocked_until_ns = 0
-    day = sess[0] if n else 0
+    book = Book(start_equity=start_equity, instrument=instrument)
+    acct = _Account(book, Matcher(fill_config=fill_cfg, session="bt"), policy)
+    state = TradingState.ACTIVE
     step = 8192
-
-    def close_trade(i: int, price: float, why: str) -> None:
-        nonlocal cash, pos, bracket
-        side, qty = bracket.side, bracket.qty
-        gross = side * (price - bracket.entry_price) * pv * qty
-        exit_comm = comm_side * qty
-        cash += gross - exit_comm
-        pnl = gross - exit_comm - entry_comm
-        acct.realized_pnl_today += gross - exit_comm
-        if pnl < 0:
-            acct.consecutive_losses += 1
-            acct.last_loss_ns = ts[i] + bar_ns
-        else:
-            acct.consecutive_losses = 0
-        out.trades.append((entry_i, i, side, qty, bracket.entry_price, price, pnl, entry_comm + exit_comm, why))
-        pos, bracket = 0, None
-
     for i in range(n):
         if progress is not None and i % step == 0 and i:
             progress(step)
-        if sess[i] != day:
-            day = sess[i]
-            acct.realized_pnl_today = 0.0
-            acct.trades_today = 0
-        oi, hi, li, ci = o[i], h[i], lo[i], c[i]
-        # 1. orders decided at the previous close fill at this open
-        if pending_exit is not None:
-            px = fm.market_fill(-bracket.side, oi, li, hi, fill_cfg)
-            bracket.cancel()
-            close_trade(i, px, pending_exit)
-            pending_exit = None
-        elif pending_entry is not None:
-            side, qty, a = pending_entry
-            px = fm.market_fill(side, oi, li, hi, fill_cfg)
-            bracket = Bracket.open(side, qty, px, a, policy)
-            pos, entry_i, entry_comm = side * qty, i, comm_side * qty
-            cash -= entry_comm
-            acct.realized_pnl_today -= entry_comm
-            acct.trades_today += 1
-            acct.working_qty = 0
-            pending_entry = None
-            if qty > out.max_abs_position:
-                out.max_abs_position = qty
-        # 2. bracket legs inside this bar
-        if pos:
-            hit = fm.bracket_exit(bracket.side, bracket.stop, bracket.target, oi, li, hi, fill_cfg)
-            if hit is not None:
-                bracket.on_exit_fill(hit[0], hit[1])
-                close_trade(i, hit[1], hit[0])
-        # 3. mark to market at the close
-        unreal = pos * (ci - bracket.entry_price) * pv if pos else 0.0
-        eq = cash + unreal
+        t, ci = ts[i], c[i]
+        if acct.matcher.working:
+            acct.match(t, o[i], h[i], lo[i])
+        pos = book.qty
+        eq = book.equity(ci)
+        if pos or eq > book.peak_equity:
+            eq = book.mark(ci, t)
         equity[i] = eq
-        if not pos and pending_entry is None and d[i] == 0:
-            if eq > acct.peak_equity:
-                acct.peak_equity = eq
+        if not pos and not acct.pending_entry and d[i] == 0:
             continue
-        acct.equity, acct.unrealized_pnl = eq, unreal
-        if eq > acct.peak_equity:
-            acct.peak_equity = eq
-        now = ts[i] + bar_ns
         if i == n - 1:
             break
-        # 4. decisions at the close
-        if pos:
-            bracket.on_bar_close(hi, li, atr_v[i])
-            if acct.drawdown_pct >= cfg.max_drawdown_pct:
-                pending_exit, acct.state = "max_drawdown", TradingState.HALTED  # latched, as the kill switch
-            elif acct.pnl_today <= -cfg.daily_loss_limit:
-                pending_exit = "daily_loss"
-            elif s_close[i] and s_close[i] - now <= flat_ns:
-                pending_exit = "session_close"
-            elif bracket.reversal_exit_due(d[i]):
-                pending_exit = "reversal"
-            elif bracket.time_exit_due():
-                pending_exit = "time"
-            continue
-        if d[i] == 0 or acct.state != TradingState.ACTIVE or day == blocked_until_session or now < blocked_until_ns:
-            continue
-        a = atr_v[i]
-        size = sizing.contracts(eq, policy.stop_atr_mult * a, risk_fraction=cfg.risk_per_trade, point_value=pv,
-                                max_position=cfg.max_position, current_exposure=0, atr_percentile=atr_p[i])
-        if size.qty == 0:
-            out.rejections[Reason.ZERO_SIZE] += 1
-            continue
-        side = d[i]
-        verdict = risk.check(OrderRequest(side=side, qty=size.qty, client_order_id=f"bt-{i}"), acct,
-                             MarketState(last_price=ci, last_data_ns=now), now)
-        if verdict.approved:
-            pending_entry = (side, size.qty, a)
-            acct.working_qty = size.qty
-            continue
-        for r in verdict.reasons:
-            out.rejections[r] += 1
-        if Reason.MAX_DRAWDOWN in verdict.reasons:
-            acct.state = TradingState.HALTED  # flat equity cannot recover: latched for the rest of the run
-        elif STICKY_DAY.intersection(verdict.reasons):
-            blocked_until_session = day
-        elif verdict.reasons == [Reason.COOLDOWN] and acct.last_loss_ns is not None:
-            blocked_until_ns = acct.last_loss_ns + int(cfg.cooldown_minutes * 60_000_000_000)
-    if pos:  # close what is still open at the last bar's close
-        bracket.cancel()
-        close_trade(n - 1, c[n - 1], "end_of_data")
-        equity[n - 1] = cash
+        end = t + bar_ns
+        bar = BarClose(start_ns=t, end_ns=end, high=h[i], low=lo[i], close=ci, direction=d[i],
+                       entry_allowed=allowed[i], atr=atr_v[i], vol_pct=None if vol[i] != vol[i] else vol[i],
+                       session_close_ns=s_close[i] or None)
+        account = book.account(price=ci, ts_ns=t, state=state, working_qty=acct.pending_entry)
+        decision = runner.on_bar_close(bar, account, bracket=acct.bracket, market=MarketState(ci, end),
+                                       pending_entry=bool(acct.pending_entry), order_id=f"bt-{i}")
+        if decision.risk_reasons:
+            out.rejections.update(r for r in decision.risk_reasons if r != IN_POSITION)
+        if decision.halt_reason is not None and state != TradingState.HALTED:
+            state, out.halted_at_ns = TradingState.HALTED, end  # latched, as the kill switch
+        acct.apply(decision, str(i))
+    if n and book.qty:
+        acct.mark_out(ts[n - 1], c[n - 1])
+        equity[n - 1] = book.equity()
+    out.trades = book.closed
     out.equity = equity
+    out.max_abs_position = acct.max_abs
     return out

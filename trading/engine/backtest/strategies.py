@@ -21,17 +21,18 @@ import numpy as np
 import pandas as pd
 
 from trading.engine import fills as fm
-from trading.engine.backtest.config import BacktestConfig
+from trading.engine.backtest.config import BacktestConfig, MLFilter
+from trading.engine.backtest.loop import LoopInputs, run_loop
+from trading.engine.bars import bar_interval_ns
+from trading.engine.book import ClosedTrade
 from trading.engine.calendar import CmeCalendar
-from trading.engine.metrics import session_days
+from trading.engine.decision import decide_frame
+from trading.engine.features import atr, compute_features, efficiency_ratio
+from trading.engine.runner import StrategyRunner
 
 TRADE_COLUMNS = ("entry_time", "exit_time", "side", "qty", "entry_price", "exit_price", "pnl_usd", "commission_usd",
                  "exit_reason")
 Progress = Callable[[int], None] | None
-
-
-class StrategyUnavailable(RuntimeError):
-    """A strategy needs an engine module that is not installed yet."""
 
 
 @dataclass
@@ -151,68 +152,62 @@ def sma_run(bars: pd.DataFrame, prepared: dict[str, np.ndarray], config: Backtes
 
 
 def confluence_prepare(bars: pd.DataFrame, config: BacktestConfig) -> dict[str, np.ndarray]:
-    """Batch features, the engine's decision per bar, the optional ML filter, ATR and its percentile."""
-    try:
-        from trading.engine.decision import decide_frame
-        from trading.engine.features import atr, compute_features, efficiency_ratio
-    except ImportError as exc:  # the engine modules arrive from other issues
-        raise StrategyUnavailable(f"strategy 'confluence' needs the engine pipeline: {exc}") from exc
-    from trading.engine.sizing import atr_percentile
-
-    feats = compute_features(bars, options=config.options)
-    dec = decide_frame(feats, efficiency_ratio=np.asarray(efficiency_ratio(bars)))
+    """Batch features with the configured weights, the engine's decision per bar (the same rules as the
+    live ``decide``), the ML verdict per bar, ATR and the volatility percentile (sizing)."""
+    feats = compute_features(bars, options=config.options, weights=config.confluence.weights)
+    dec = decide_frame(feats, efficiency_ratio=np.asarray(efficiency_ratio(bars)), config=config.confluence)
     direction = dec["direction"].to_numpy().astype(np.int64)
-    if config.ml_filter is not None:
-        passed = np.asarray(config.ml_filter(feats), dtype=bool)
-        direction = np.where(passed, direction, 0)
-    a = atr(bars).to_numpy(np.float64)
-    return {"direction": direction, "atr": a, "atr_pct": atr_percentile(a)}
+    return {"direction": direction, "entry_allowed": ml_verdicts(config.ml_filter, feats, direction),
+            "atr": atr(bars).to_numpy(np.float64), "vol_pct": feats["volatility_regime"].to_numpy(np.float64),
+            "features": feats}
 
 
-def session_closes(ts: np.ndarray, session: np.ndarray, calendar: CmeCalendar) -> np.ndarray:
-    """Close (UTC ns) of the exchange session each bar belongs to, looked up once per session."""
-    n = len(ts)
-    out = np.zeros(n, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, session[1:] != session[:-1]]) if n else np.array([], dtype=np.int64)
-    bounds = np.r_[starts, n]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        for j in range(a, min(b, a + 120)):  # the first bar inside open hours tells the session
-            close = calendar.session_close(int(ts[j]))
-            if close is not None:
-                out[a:b] = close
-                break
-    return out
+def ml_verdicts(ml_filter: MLFilter | None, features: pd.DataFrame, direction: np.ndarray) -> np.ndarray:
+    """Per bar, whether the ML filter lets an entry through; only candidates (direction != 0) are scored,
+    as live, where the model was trained on and scores those only."""
+    allowed = np.ones(len(features), dtype=bool)
+    candidates = np.flatnonzero(direction != 0)
+    if ml_filter is not None and len(candidates):
+        allowed[candidates] = np.asarray(ml_filter(features.iloc[candidates]), dtype=bool)
+    return allowed
 
 
 def confluence_run(bars: pd.DataFrame, prepared: dict[str, np.ndarray], config: BacktestConfig,
                    progress: Progress = None) -> StrategyRun:
-    """The event loop over one slice of bars, with a fresh account and risk manager."""
-    from trading.engine.backtest.loop import LoopInputs, run_loop
-    from trading.engine.risk import RiskManager
-
+    """The event loop over one slice of bars, with a fresh book and runner (``backtest.loop``)."""
     idx = pd.DatetimeIndex(bars.index)
     ts = idx.as_unit("ns").asi8
-    session = session_days(idx)
-    diffs = np.diff(ts)
-    bar_ns = int(np.median(diffs)) if len(diffs) else 60_000_000_000
     pad = pd.Timedelta(days=10)
     cal = config.calendar or CmeCalendar(start=str((idx[0] - pad).date()) if len(idx) else None,
                                          end=str((idx[-1] + pad).date()) if len(idx) else None)
     x = LoopInputs(ts=ts, open=bars["open"].to_numpy(np.float64), high=bars["high"].to_numpy(np.float64),
                    low=bars["low"].to_numpy(np.float64), close=bars["close"].to_numpy(np.float64),
-                   direction=prepared["direction"], atr=prepared["atr"], atr_pct=prepared["atr_pct"],
-                   session=session, session_close=session_closes(ts, session, cal), bar_ns=max(bar_ns, 1))
-    risk = RiskManager(config.risk, calendar=cal)
-    out = run_loop(x, risk=risk, fill_cfg=config.fills, policy=config.bracket, start_equity=config.start_equity,
-                   progress=progress)
-    if out.trades:
-        cols = list(zip(*out.trades, strict=True))
-        trades = trades_frame(idx, *(np.asarray(col) for col in cols[:8]), np.asarray(cols[8], dtype=object))
-    else:
-        trades = trades_frame(idx, *([np.array([], dtype=np.int64)] * 8), np.array([], dtype=object))
+                   direction=prepared["direction"], entry_allowed=prepared["entry_allowed"], atr=prepared["atr"],
+                   vol_pct=prepared["vol_pct"], session_close=cal.session_closes(ts), bar_ns=bar_interval_ns(ts))
+    runner = StrategyRunner(risk=config.risk, policy=config.bracket, calendar=cal, instrument=config.instrument,
+                            memoize=True)
+    out = run_loop(x, runner=runner, fill_cfg=config.fills, policy=config.bracket, start_equity=config.start_equity,
+                   instrument=config.instrument, progress=progress)
+    trades = closed_trades_frame(out.trades)
     notes = {"risk_rejections": {str(k): v for k, v in out.rejections.items()},
-             "max_abs_position": out.max_abs_position}
+             "max_abs_position": out.max_abs_position,
+             "halted_at": pd.Timestamp(out.halted_at_ns, tz="UTC").isoformat() if out.halted_at_ns else None}
     return StrategyRun(trades=trades, equity=out.equity, notes=notes)
+
+
+def closed_trades_frame(trades: list[ClosedTrade]) -> pd.DataFrame:
+    """The trades table (``TRADE_COLUMNS``) of the book's closed trades."""
+    return pd.DataFrame({
+        "entry_time": pd.to_datetime(np.asarray([t.entry_ns for t in trades], dtype=np.int64), utc=True),
+        "exit_time": pd.to_datetime(np.asarray([t.exit_ns for t in trades], dtype=np.int64), utc=True),
+        "side": np.asarray(["LONG" if t.side > 0 else "SHORT" for t in trades], dtype=object),
+        "qty": np.asarray([t.qty for t in trades], dtype=np.int64),
+        "entry_price": np.asarray([t.entry_price for t in trades], dtype=np.float64),
+        "exit_price": np.asarray([t.exit_price for t in trades], dtype=np.float64),
+        "pnl_usd": np.asarray([t.pnl_usd for t in trades], dtype=np.float64),
+        "commission_usd": np.asarray([t.commission_usd for t in trades], dtype=np.float64),
+        "exit_reason": np.asarray([t.exit_reason for t in trades], dtype=object),
+    }, columns=list(TRADE_COLUMNS))
 
 
 STRATEGIES: dict[str, Strategy] = {
