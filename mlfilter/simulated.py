@@ -36,7 +36,7 @@ def simulated_bars(*, days: float, seed: int = 1, start: datetime = DEFAULT_STAR
     feed = SimulatedFeed(start_ns=to_ns(start), seed=seed, calendar=CmeCalendar(), max_rate=max_rate)
     builder = BarBuilder(symbol)
     bars: list[ClosedBar] = []
-    for tick in feed.ticks():
+    for tick in feed.events():
         closed = builder.add(tick)
         if closed is not None:
             bars.append(closed)

@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from mia_site.redis import redis_client
 from trading import roles
 from trading.engine.bars import ClosedBar
+from trading.live import order_stream
+from trading.live.commands import Action
 from trading.models import AuditLog, Bar, QuarantinedTick, TradingState
 from trading.push import push
 
@@ -65,7 +67,7 @@ def set_trading_state(*, to: str, actor: Actor, reason: str) -> TradingState:
     transaction.on_commit(lambda: _publish_state(payload))
     if to in (State.HALTED, State.REDUCING):
         # Cancel working entries; the open position keeps its stop and target (Flatten closes it).
-        transaction.on_commit(lambda: _order_command("cancel_entries", reason))
+        order_stream.queue(action=Action.CANCEL_ENTRIES, reason=reason)
     return row
 
 
@@ -74,7 +76,7 @@ def flatten_all(*, actor: Actor, reason: str) -> TradingState:
     """Halt, cancel every working order and close the position at market."""
     row = set_trading_state(to=State.HALTED, actor=actor, reason=reason)
     AuditLog.objects.create(user=actor.user, actor=actor.name, action="flatten", reason=reason[:500])
-    transaction.on_commit(lambda: _order_command("flatten", reason))
+    order_stream.queue(action=Action.FLATTEN, reason=reason)
     return row
 
 
@@ -88,18 +90,6 @@ def kill_switch(*, action: str, actor: Actor, reason: str) -> TradingState:
     if action == "flatten":
         return flatten_all(actor=actor, reason=reason)
     return set_trading_state(to=KILL_ACTIONS[action], actor=actor, reason=reason)
-
-
-def _order_command(action: str, reason: str) -> None:
-    from trading.live import order_stream
-
-    client = redis_client()
-    if client is None:
-        return
-    try:
-        order_stream.publish(client, action=action, reason=reason[:200])
-    except Exception:  # noqa: BLE001 - the gateway also refuses new entries by reading the latched state
-        log.exception("could not publish %s to the gateway", action)
 
 
 def state_message(row: TradingState) -> dict[str, Any]:
@@ -128,33 +118,20 @@ def ensure_trading_state() -> TradingState:
 
 
 def record_bar(*, bar: ClosedBar, source: str) -> Bar | None:
-    """Store a closed bar and enqueue the trading cycle for it after commit.
+    """Store a closed bar; the caller enqueues its trading cycle after commit.
 
-    A bar already stored for the same (symbol, ts) is left alone and nothing is enqueued: a
-    gateway restart replaying the last minute must not trade the same bar twice.
+    A bar already stored for the same (symbol, ts) is left alone and None is returned: a gateway
+    restart replaying the last minute must not trade the same bar twice.
     """
-    from trading.tasks import on_bar  # tasks import services; keep the cycle out of import time
-
     try:
         with transaction.atomic():
-            row = Bar.objects.create(
+            return Bar.objects.create(
                 symbol=bar.symbol, ts=bar.ts, open=bar.open, high=bar.high, low=bar.low, close=bar.close,
                 volume=bar.volume, buy_volume=bar.buy_volume, sell_volume=bar.sell_volume, bid=bar.bid,
-                ask=bar.ask, tick_count=bar.tick_count, source=source)
-            transaction.on_commit(lambda: _enqueue_cycle(on_bar, row.pk))
+                ask=bar.ask, tick_count=bar.tick_count, interval_s=bar.interval_s, source=source)
     except IntegrityError:
-        log.info("bar %s %s already stored; not enqueued again", bar.symbol, bar.ts)
+        log.info("bar %s %s already stored; not traded again", bar.symbol, bar.ts)
         return None
-    return row
-
-
-def _enqueue_cycle(task: Any, bar_id: int) -> None:
-    """Enqueue the bar's cycle; if the broker is gone (shutdown), the bar stays stored and the next
-    bar's cycle rebuilds the engine from stored bars, so nothing is computed from missing data."""
-    try:
-        task.delay(bar_id)
-    except Exception as exc:  # noqa: BLE001 - see docstring
-        log.warning("bar %s stored, but its trading cycle could not be enqueued: %s", bar_id, exc)
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from trading import health, selectors
 from trading.jobs import backtests  # noqa: F401 - registers mia.backtest_run (default queue)
-from trading.live import cycle, execution, monitor
+from trading.live import cycle, monitor
 from trading.models import Bar, Fill
 from trading.pnl import pnl_snapshot
 from trading.push import push
@@ -20,19 +20,14 @@ log = logging.getLogger(__name__)
 @shared_task(name="trading.on_bar", autoretry_for=(ConnectionError,), retry_backoff=True, retry_jitter=True,
              max_retries=5)
 def on_bar(bar_id: int) -> int | None:
-    """The trading cycle for one closed bar: engine, decision, Signal row, dashboard."""
+    """The trading cycle for one closed bar: engine, decision, Signal row and orders, dashboard."""
     bar = Bar.objects.filter(pk=bar_id).first()
     if bar is None:
         log.warning("on_bar: bar %s not found; ignored", bar_id)
         return None
     push("bar", bar.as_message())
-    result = cycle.run_cycle(bar=bar)
-    signal = None
-    if result is not None:
-        signal, features = result
-        execution.manage_position(bar=bar, signal=signal, features=features)
-        if signal.ml_passed is not False:
-            execution.consider_entry(signal=signal, bar=bar, features=features)
+    signal = cycle.run_cycle(bar=bar)
+    if signal is not None:
         push("signal", signal.as_message())
     push("state", state_message(selectors.trading_state()))
     return signal.pk if signal is not None else None

@@ -20,6 +20,7 @@ from trading.adapters.sim.feed import SimulatedFeed
 from trading.engine.calendar import to_ns
 from trading.live.gateway import HEARTBEAT_KEY, Gateway
 from trading.models import Bar
+from trading.tasks import on_bar
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -29,7 +30,8 @@ def test_simulated_minutes_reach_an_authenticated_websocket_through_the_real_wor
     # starts, which Django forbids from a thread that runs an event loop.
     cookie = async_to_sync(_session_cookie)(viewer)
     start = to_ns(datetime(2025, 3, 4, 15, 0, tzinfo=UTC))
-    gateway = Gateway(feed=SimulatedFeed(start_ns=start, seed=5), symbol="ES", speed=600.0)  # ~0.5 s for 5 min
+    gateway = Gateway(feed=SimulatedFeed(start_ns=start, seed=5), symbol="ES", speed=600.0,  # ~0.5 s for 5 min
+                      enqueue=lambda bar: on_bar.delay(bar.pk))
     with start_worker(app, queues=["trading"], pool="solo", perform_ping_check=False, shutdown_timeout=30):
         stats, bars_seen, kinds = async_to_sync(_watch)(cookie, gateway)
 

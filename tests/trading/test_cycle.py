@@ -9,6 +9,7 @@ import pytest
 from tests.shared_data import shared_data
 from trading.engine.features import FEATURE_COLUMNS, compute_features
 from trading.engine.loaders import load_bars
+from trading.engine.runner import Decision
 from trading.live import cycle
 from trading.models import Bar, Signal, StrategyConfig
 
@@ -70,14 +71,14 @@ def test_a_config_edit_applies_from_the_next_bar(stored_bars):
     config = StrategyConfig.load()
     config.w_vwap_trend, config.w_dealers_bias = 0.05, 0.20
     config.save()
-    nxt, _ = cycle.run_cycle(bar=stored_bars[300])
+    nxt = cycle.run_cycle(bar=stored_bars[300])
     f = nxt.features
     expected = sum(w * f[name] for name, w in config.weights().items())
     assert nxt.confluence == pytest.approx(expected, abs=1e-12)
 
 
 def _candidate_bar_with_model(bars, *, confidence: float, version: str, threshold: float, enforcing: bool):
-    """Run bar 300 as a BUY candidate scored by a (mocked) deployed model; returns consider_entry's mock."""
+    """Run bar 300 as a BUY candidate scored by a (mocked) deployed model; returns the runner's mock."""
     from mlfilter import inference
     from trading import tasks
 
@@ -88,9 +89,9 @@ def _candidate_bar_with_model(bars, *, confidence: float, version: str, threshol
             mock.patch.object(inference, "current_threshold", return_value=threshold), \
             mock.patch.object(inference, "enforcing", return_value=enforcing), \
             mock.patch.object(cycle, "decide", side_effect=lambda *a, **k: _force_direction(real_decide(*a, **k))), \
-            mock.patch("trading.live.execution.consider_entry") as consider_entry:
+            mock.patch("trading.live.execution.StrategyRunner._enter", return_value=Decision()) as enter:
         tasks.on_bar(bars[300].pk)
-    return consider_entry
+    return enter
 
 
 def test_the_ml_filter_verdict_is_stored_and_a_filtered_signal_sends_no_order(stored_bars):

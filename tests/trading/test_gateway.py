@@ -15,23 +15,24 @@ from trading.models import Bar, QuarantinedTick
 class ListFeed:
     source = "replay"
     simulated = False
+    kind = "ticks"
 
     def __init__(self, ticks):
         self._ticks = ticks
 
-    def ticks(self):
+    def events(self):
         return iter(self._ticks)
 
 
-def _fast_gateway(feed) -> Gateway:
-    return Gateway(feed=feed, symbol="ES", speed=1e9, sleep=lambda s: None)
+def _fast_gateway(feed, enqueue=None) -> Gateway:
+    return Gateway(feed=feed, symbol="ES", speed=1e9, sleep=lambda s: None, enqueue=enqueue)
 
 
-def test_real_tick_file_replays_into_minute_bars(db):
+def test_real_tick_file_replays_into_minute_bars(db, django_capture_on_commit_callbacks):
     path = shared_data() / "es" / "es_ticks_2011-07-31_mlfinlab_imbalance_sample_data.csv"
-    with mock.patch("trading.tasks.on_bar.delay") as enqueue, \
-            mock.patch("django.db.transaction.on_commit", side_effect=lambda fn, **kw: fn()):
-        stats = _fast_gateway(ReplayFeed(path)).run()
+    enqueue = mock.Mock()
+    with django_capture_on_commit_callbacks(execute=True):
+        stats = _fast_gateway(ReplayFeed(path), enqueue).run()
     assert stats.ticks == 11_101 and stats.quarantined == 0
     bars = list(Bar.objects.order_by("ts"))
     assert len(bars) == 50  # 22:00 .. 22:49 UTC, the last minute closed at the end of the file
@@ -53,13 +54,13 @@ def test_bad_ticks_are_quarantined_and_never_reach_bars(db):
     assert (bar.high, bar.low, bar.volume) == (4801.0, 4800.0, 3)
 
 
-def test_a_bar_stored_twice_is_not_traded_twice(db):
+def test_a_bar_stored_twice_is_not_traded_twice(db, django_capture_on_commit_callbacks):
     t0 = int(datetime(2025, 3, 4, 15, 0, tzinfo=UTC).timestamp()) * NS_PER_S
     ticks = [Tick(ts_ns=t0, price=4800.0, size=1)]
-    with mock.patch("trading.tasks.on_bar.delay") as enqueue, \
-            mock.patch("django.db.transaction.on_commit", side_effect=lambda fn, **kw: fn()):
-        _fast_gateway(ListFeed(ticks)).run()
-        _fast_gateway(ListFeed(ticks)).run()
+    enqueue = mock.Mock()
+    with django_capture_on_commit_callbacks(execute=True):
+        _fast_gateway(ListFeed(ticks), enqueue).run()
+        _fast_gateway(ListFeed(ticks), enqueue).run()
     assert Bar.objects.count() == 1 and enqueue.call_count == 1
 
 

@@ -18,7 +18,7 @@ def day_of_ticks():
     end = to_ns(datetime(2025, 3, 4, 22, 0, tzinfo=UTC))
     feed = SimulatedFeed(start_ns=start, seed=7, calendar=cal)
     out = []
-    for tick in feed.ticks():
+    for tick in feed.events():
         if tick.ts_ns >= end:
             break
         out.append(tick)
@@ -59,7 +59,7 @@ def test_no_ticks_during_the_maintenance_break():
     start = to_ns(datetime(2025, 3, 4, 21, 55, tzinfo=UTC))  # 15:55 CT
     feed = SimulatedFeed(start_ns=start, seed=3, calendar=cal)
     stamps = []
-    for tick in feed.ticks():
+    for tick in feed.events():
         stamps.append(tick.ts_ns)
         if tick.ts_ns > start + 90 * 60 * NS_PER_S:
             break
@@ -69,6 +69,6 @@ def test_no_ticks_during_the_maintenance_break():
 
 def test_same_seed_same_ticks():
     start = to_ns(datetime(2025, 3, 4, 15, 0, tzinfo=UTC))
-    a = SimulatedFeed(start_ns=start, seed=11).ticks()
-    b = SimulatedFeed(start_ns=start, seed=11).ticks()
+    a = SimulatedFeed(start_ns=start, seed=11).events()
+    b = SimulatedFeed(start_ns=start, seed=11).events()
     assert [next(a) for _ in range(500)] == [next(b) for _ in range(500)]

@@ -6,6 +6,7 @@ A bar closes when the first tick of a later bar arrives, or when the clock passe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +29,11 @@ class ClosedBar:
     bid: float | None
     ask: float | None
     tick_count: int
+    interval_s: int = 60
+
+    @property
+    def end(self) -> datetime:
+        return datetime.fromtimestamp(self.ts.timestamp() + self.interval_s, tz=UTC)
 
 
 class BarBuilder:
@@ -35,6 +41,7 @@ class BarBuilder:
 
     def __init__(self, symbol: str, *, interval_s: int = 60) -> None:
         self.symbol = symbol
+        self.interval_s = interval_s
         self.interval_ns = interval_s * NS_PER_S
         self._bucket = -1
         self._open = self._high = self._low = self._close = 0.0
@@ -55,6 +62,7 @@ class BarBuilder:
             self._bucket = bucket
             self._open = self._high = self._low = price
             self._volume = self._buy = self._sell = 0.0
+            self._bid = self._ask = None  # a bar's quote is the last one seen inside it
             self._count = 0
         elif price > self._high:
             self._high = price
@@ -92,7 +100,8 @@ class BarBuilder:
             symbol=self.symbol,
             ts=datetime.fromtimestamp(self._bucket * self.interval_ns / NS_PER_S, tz=UTC),
             open=self._open, high=self._high, low=self._low, close=self._close, volume=self._volume,
-            buy_volume=self._buy, sell_volume=self._sell, bid=self._bid, ask=self._ask, tick_count=self._count)
+            buy_volume=self._buy, sell_volume=self._sell, bid=self._bid, ask=self._ask, tick_count=self._count,
+            interval_s=self.interval_s)
         self._count = 0
         return bar
 
@@ -101,3 +110,29 @@ def bar_interval_ns(ts_ns: np.ndarray, default_ns: int = 60 * NS_PER_S) -> int:
     """The bar length of a series of bar starts: the median gap (gaps across closes are rare and long)."""
     diffs = np.diff(np.asarray(ts_ns, dtype=np.int64))
     return max(int(np.median(diffs)), 1) if len(diffs) else default_ns
+
+
+# Reasons a bar from a bar feed is refused (stored with the quarantined prints, prefixed "bar_").
+BAR_NOT_FINITE, BAR_NON_POSITIVE, BAR_INCONSISTENT, BAR_OUT_OF_ORDER = (
+    "bar_not_finite", "bar_non_positive", "bar_inconsistent", "bar_out_of_order")
+
+
+class BarValidator:
+    """Checks a feed's closed bars as ``TickValidator`` checks prints: finite, positive prices, a high and
+    a low that contain the open and the close, and strictly increasing start times."""
+
+    def __init__(self) -> None:
+        self.last_ts: datetime | None = None
+
+    def check(self, bar: ClosedBar) -> str | None:
+        prices = (bar.open, bar.high, bar.low, bar.close)
+        if not all(math.isfinite(p) for p in prices) or not math.isfinite(bar.volume):
+            return BAR_NOT_FINITE
+        if min(prices) <= 0 or bar.volume < 0:
+            return BAR_NON_POSITIVE
+        if bar.high < max(bar.open, bar.close) or bar.low > min(bar.open, bar.close):
+            return BAR_INCONSISTENT
+        if self.last_ts is not None and bar.ts <= self.last_ts:
+            return BAR_OUT_OF_ORDER
+        self.last_ts = bar.ts
+        return None

@@ -102,11 +102,10 @@ class Book:
 
     # -- time --------------------------------------------------------------------------------------
     def roll(self, ts_ns: int) -> DayStats:
-        """The day ``ts_ns`` belongs to, starting a new one at a new trade date."""
+        """The day ``ts_ns`` belongs to, starting a new one at a new trade date. An event stamped on an
+        earlier date (a late execution report) counts on the current day: closed days are not reopened."""
         sid = sessions.session_id(ts_ns)
-        if self.today is None or self.today.session != sid:
-            if self.today is not None and sid < self.today.session:
-                raise ValueError("the book cannot go back to an earlier trade date")
+        if self.today is None or sid > self.today.session:
             self.today = DayStats(session=sid, peak_equity_usd=self.peak_equity)
         return self.today
 

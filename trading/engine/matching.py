@@ -3,7 +3,7 @@
 The paper broker in the gateway and the backtester both hold their orders here, so the two can only
 disagree where their data does: a tick feed is matched quote by quote (``on_quote``, the fill model's
 ``fill_against_quote``); a bar feed or a bar backtest, which cannot know the order of prices inside
-a bar, is matched bar by bar (``on_bar``) with the fill model's bar rules:
+a bar, is matched bar by bar (``match_bar``) with the fill model's bar rules:
 
 * market orders fill at the bar's open, slipped, clamped to the bar (``fills.market_fill``);
 * a stop and a limit in one OCO group (a bracket's legs) go through ``fills.bracket_exit``: the stop
@@ -114,7 +114,7 @@ class Matcher:
                 executions.append(self._execute(order, fill.price, tick.ts_ns, cancelled))
         return executions, cancelled
 
-    def on_bar(self, start_ns: int, open_: float, high: float, low: float) -> tuple[list[Execution], list[str]]:
+    def match_bar(self, start_ns: int, open_: float, high: float, low: float) -> tuple[list[Execution], list[str]]:
         """Match every order not yet matched on this bar (see module docstring)."""
         executions: list[Execution] = []
         cancelled: list[str] = []

@@ -1,95 +1,102 @@
-"""Build the pure risk inputs (config, account, market) from the database and the gateway heartbeat.
+"""The account as the database holds it: the book (``trading.engine.book``) stored and read back, and the
+inputs of the risk checks (account and market state) built from it and the gateway's heartbeat.
 
-Everything here is read fresh on each call so an admin edit or a fill applies at once. A missing
-heartbeat reads as stale data, so the risk manager fails closed when the gateway is gone.
+The gateway is the only writer of the book (after every fill and every bar-close mark); the worker,
+the monitor and the dashboard read it. ``Position`` and ``DailyStats`` rows are the book's figures
+written out for the pages and the REST export. A missing heartbeat reads as stale data, so the risk
+checks fail closed when the gateway is gone.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from django.conf import settings
-from django.db.models import Max, Sum
 
-from trading.engine.fills import FillConfig
-from trading.engine.risk import AccountState, MarketState, RiskConfig
-from trading.engine.risk import TradingState as EngineState
-from trading.engine.ticks import NS_PER_S
-from trading.health import gateway_beat
-from trading.models import DailyStats, NewsEvent, Order, OrderIntent, Position, RiskSettings, Trade, TradingState
+from trading.engine import sessions
+from trading.engine.book import Book, DayStats
+from trading.engine.calendar import from_ns, to_ns
+from trading.engine.instrument import ES
+from trading.engine.limits import AccountState, MarketState
+from trading.live import clock
+from trading.models import DailyStats, Order, OrderIntent, Position, RiskSettings, TradingState
 
-CHICAGO = ZoneInfo("America/Chicago")
-
-
-def trading_day(moment: datetime) -> datetime.date:
-    """The CME trading day: the session opening at 17:00 CT belongs to the next calendar day."""
-    return (moment.astimezone(CHICAGO) + timedelta(hours=7)).date()
+__all__ = ["account_state", "feed_age_s", "load_book", "market_state", "newest_tick_time", "save_book",
+           "trading_day", "trading_state", "working_entry_qty"]
 
 
-def risk_config(settings_row: RiskSettings | None = None) -> RiskConfig:
-    row = settings_row or RiskSettings.load()
-    now = datetime.now().astimezone()
-    blackouts = tuple((e.start, e.end) for e in NewsEvent.objects.filter(end__gte=now - timedelta(days=1)))
-    return RiskConfig(
-        daily_loss_limit=row.daily_loss_limit_usd, daily_profit_target=row.daily_profit_target_usd,
-        max_position=row.max_position, max_trades_per_day=row.max_trades_per_day,
-        max_drawdown_pct=row.max_drawdown_pct, max_consecutive_losses=row.max_consecutive_losses,
-        cooldown_minutes=row.cooldown_minutes, max_order_qty=min(row.max_order_qty, row.max_position),
-        price_collar_ticks=row.price_collar_ticks, max_orders_per_minute=row.max_orders_per_minute,
-        stale_data_seconds=row.stale_data_seconds, flat_before_close_minutes=row.flat_before_close_minutes,
-        news_blackouts=blackouts, risk_per_trade=row.risk_per_trade_pct / 100.0)
+def trading_day(moment: datetime) -> date:
+    """The CME trade date: the session opening at 17:00 CT belongs to the next calendar day."""
+    return sessions.trade_date(to_ns(moment))
 
 
-def fill_config(settings_row: RiskSettings | None = None) -> FillConfig:
-    row = settings_row or RiskSettings.load()
-    return FillConfig(slippage_ticks=row.slippage_ticks, commission_per_side=row.commission_per_contract_usd)
+def load_book(symbol: str | None = None) -> Book:
+    """The stored book, on the account equity as stored now (an edit of it moves the high-water mark too)."""
+    symbol = symbol or settings.MIA_SYMBOL
+    start = RiskSettings.current().account_equity_usd
+    row = Position.objects.filter(symbol=symbol).first()
+    if row is None or not row.book:
+        return Book(start_equity=start, instrument=ES)
+    book = Book.from_state(row.book, instrument=ES)
+    if book.start_equity != start:
+        book.peak_equity += start - book.start_equity
+        book.start_equity = start
+    return book
 
 
-def equity(settings_row: RiskSettings | None = None) -> tuple[float, float]:
-    """(equity now, peak equity) from the starting balance and every closed trade."""
-    row = settings_row or RiskSettings.load()
-    realized = Trade.objects.aggregate(total=Sum("pnl_usd"))["total"] or 0.0
-    now_equity = row.account_equity_usd + realized
-    peak = DailyStats.objects.aggregate(peak=Max("peak_equity_usd"))["peak"] or 0.0
-    return now_equity, max(peak, now_equity, row.account_equity_usd)
+def save_book(book: Book, symbol: str | None = None) -> Position:
+    """Write the book and its figures (Position, today's DailyStats). Call inside the fill's transaction."""
+    symbol = symbol or settings.MIA_SYMBOL
+    position, _ = Position.objects.select_for_update().get_or_create(symbol=symbol)
+    position.qty, position.avg_price, position.last_price = book.qty, book.avg_price, book.last_price
+    position.realized_pnl_usd = book.realized_usd
+    position.opened_at = from_ns(book.opened_ns) if book.opened_ns is not None else None
+    position.book = book.to_state()
+    position.save()
+    if book.today is not None:
+        _save_day(book, book.today)
+    return position
 
 
-def account_state(*, at: datetime, last_price: float | None = None) -> AccountState:
-    row = RiskSettings.load()
-    now_equity, peak = equity(row)
-    position = Position.objects.filter(symbol=settings.MIA_SYMBOL).first()
-    qty = position.qty if position else 0
-    unrealized = 0.0
-    if position and qty and position.avg_price is not None and last_price is not None:
-        unrealized = (last_price - position.avg_price) * qty * 50.0
-    working_entries = Order.objects.filter(state__in=Order.WORKING, intent__role=OrderIntent.Role.ENTRY)
-    working_qty = sum(o.intent.qty - o.filled_qty for o in working_entries.select_related("intent"))
-    stats = DailyStats.objects.filter(day=trading_day(at)).first()
+def _save_day(book: Book, day: DayStats) -> None:
+    DailyStats.objects.update_or_create(day=day.day, defaults={
+        "realized_pnl_usd": day.realized_usd, "commission_usd": day.commission_usd, "entries": day.entries,
+        "trades": day.trades, "wins": day.wins, "losses": day.losses, "consecutive_losses": book.consecutive_losses,
+        "peak_equity_usd": day.peak_equity_usd, "max_drawdown_pct": day.max_drawdown_pct,
+        "last_loss_at": from_ns(book.last_loss_ns) if book.last_loss_ns is not None else None})
+
+
+def working_entry_qty() -> int:
+    working = Order.objects.filter(state__in=Order.WORKING, intent__role=OrderIntent.Role.ENTRY)
+    return sum(o.intent.qty - o.filled_qty for o in working.select_related("intent"))
+
+
+def trading_state() -> str:
     state = TradingState.objects.filter(pk=TradingState.SINGLETON_ID).values_list("state", flat=True).first()
-    return AccountState(
-        equity=now_equity + unrealized, peak_equity=peak, position=qty, working_qty=working_qty,
-        realized_pnl_today=stats.realized_pnl_usd if stats else 0.0, unrealized_pnl=unrealized,
-        trades_today=stats.trades if stats else 0, consecutive_losses=stats.consecutive_losses if stats else 0,
-        last_loss_ns=int(stats.last_loss_at.timestamp() * NS_PER_S) if stats and stats.last_loss_at else None,
-        state=EngineState(state or TradingState.State.HALTED))
+    return state or TradingState.State.HALTED  # never seeded reads as halted: fail closed
+
+
+def account_state(*, at: datetime, last_price: float | None = None, book: Book | None = None) -> AccountState:
+    """What the risk checks see at ``at`` (a bar's start) with the position marked at ``last_price``."""
+    book = book or load_book()
+    return book.account(price=last_price, ts_ns=to_ns(at), state=trading_state(), working_qty=working_entry_qty())
 
 
 def feed_age_s() -> float | None:
-    """Seconds since the gateway last saw a valid tick (wall clock), or None when unknown."""
-    wall = gateway_beat().get("last_tick_wall")
-    return time.time() - wall if wall else None
+    """Seconds of wall time since the gateway last saw valid data, or None when unknown."""
+    return clock.current().age_s()
 
 
 def newest_tick_time() -> datetime | None:
-    """Feed time of the newest valid tick (simulated time under the simulator), from the heartbeat."""
-    stamp = gateway_beat().get("last_tick_ts")
-    return datetime.fromisoformat(stamp) if stamp else None
+    """Feed time of the newest valid data (simulated time under the simulator)."""
+    newest = clock.current().newest_ns()
+    return from_ns(newest) if newest is not None else None
 
 
-def market_state(*, now_ns: int, last_price: float) -> MarketState:
-    """The feed's age is wall-clock time; expressed against `now_ns` so simulated clocks work too."""
-    age = feed_age_s()
-    last_data_ns = 0 if age is None else now_ns - int(age * NS_PER_S)
-    return MarketState(last_price=last_price, last_data_ns=last_data_ns)
+def market_state(*, last_price: float, stale_after_s: float) -> MarketState:
+    """The feed's newest data time, in feed time; 0 (stale) when the gateway's data is older than
+    ``stale_after_s`` of wall time, so a silent feed fails closed whatever its own clock says."""
+    feed = clock.current()
+    age, newest = feed.age_s(), feed.newest_ns()
+    fresh = age is not None and newest is not None and age <= stale_after_s
+    return MarketState(last_price=last_price, last_data_ns=newest if fresh else 0)

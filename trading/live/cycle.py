@@ -1,9 +1,13 @@
-"""The live trading cycle for one closed bar: engine -> decision -> Signal row -> dashboard.
+"""The live trading cycle for one closed bar: engine -> decision -> ML filter -> runner -> one transaction.
 
 The incremental feature engine lives in the worker process (the `trading` queue has one ordered
 consumer, so bars arrive in order). On a cold start, after a gap, or if a bar arrives out of order,
 the engine is rebuilt from stored bars, so a restarted worker computes the same features as one that
 never stopped. Configuration is read on every bar, so an admin edit applies from the next bar.
+
+The Signal row, its risk verdict, the bracket's management state, the orders and their commands are
+committed together (``execution.apply``): the database never holds a decision half written, and
+nothing is sent before it is committed.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from mlfilter import inference
+from options.selectors import bias_at
+from trading import config
 from trading.engine import regime as rg
 from trading.engine.confluence import ConfluenceConfig
 from trading.engine.decision import SignalDecision, decide
 from trading.engine.incremental import FeatureEngine
-from trading.models import Bar, Signal, StrategyConfig
+from trading.live import execution
+from trading.models import Bar, Signal
 
 log = logging.getLogger(__name__)
 WARMUP_BARS = 3000
@@ -67,30 +74,23 @@ def _engine_for(bar: Bar) -> _EngineState:
     return state
 
 
-def confluence_config() -> ConfluenceConfig:
-    row = StrategyConfig.load()
-    return ConfluenceConfig(weights=row.weights(), **row.thresholds())
-
-
 def latest_dealer_bias(at: datetime) -> float | None:
     """The newest valid SPX snapshot's score at or before `at` (None when there is none)."""
-    from options.selectors import bias_at
-
     return bias_at(at)
 
 
-def evaluate(bar: Bar) -> tuple[SignalDecision, dict[str, float]]:
+def evaluate(bar: Bar, confluence: ConfluenceConfig | None = None) -> tuple[SignalDecision, dict[str, float]]:
     """Advance the worker's engine by one bar and decide; pure apart from reading bars and config."""
     state = _engine_for(bar)
     state.engine.set_dealer_bias(latest_dealer_bias(bar.ts))
     row = state.engine.update(_bar_input(bar))
     state.last_ts = bar.ts
-    config = confluence_config()
+    confluence = confluence or config.confluence_config()
     features = {k: v for k, v in row.items() if k != "ts"}
-    features["confluence"] = config.score(features)
+    features["confluence"] = confluence.score(features)
     # The regime reads the volatility percentile that the volatility_regime feature is built from.
     regime = rg.classify(features["efficiency_ratio"], features["volatility_regime"], bars_seen=state.engine.n)
-    decision = decide(features, regime, config)
+    decision = decide(features, regime, confluence)
     return decision, features
 
 
@@ -108,16 +108,7 @@ def _ml_filter(decision: SignalDecision, features: dict[str, float]) -> tuple[fl
     return confidence, version, inference.passes(confidence) if inference.enforcing() else None
 
 
-def run_cycle(*, bar: Bar) -> tuple[Signal, dict[str, float]] | None:
-    """Decide on `bar` and store its Signal (with the full feature row for execution).
-
-    A second call for the same bar stores nothing and returns None, so nothing downstream runs twice.
-    """
-    if Signal.objects.filter(bar=bar).exists():
-        log.info("bar %s already has a signal; repeated task ignored", bar.pk)
-        return None
-    decision, features = evaluate(bar)
-    confidence, version, passed = _ml_filter(decision, features)
+def _reasons(decision: SignalDecision, confidence: float | None, passed: bool | None) -> list[str]:
     reasons = list(decision.reasons)
     if passed is False:
         reasons.append(f"ML filter: confidence {confidence:.3f} below {inference.current_threshold():.2f}")
@@ -125,13 +116,28 @@ def run_cycle(*, bar: Bar) -> tuple[Signal, dict[str, float]] | None:
         verdict = "would pass" if inference.passes(confidence) else "would block"
         reasons.append(f"ML advisory (model trained on simulated data, not enforced): confidence {confidence:.3f} "
                        f"{verdict} at {inference.current_threshold():.2f}")
+    return reasons
+
+
+def run_cycle(*, bar: Bar) -> Signal | None:
+    """Decide on `bar`: store its Signal and carry out the decision, in one transaction.
+
+    A second call for the same bar stores nothing and returns None, so nothing downstream runs twice.
+    """
+    if Signal.objects.filter(bar=bar).exists():
+        log.info("bar %s already has a signal; repeated task ignored", bar.pk)
+        return None
+    settings = config.run_settings()
+    decision, features = evaluate(bar, settings.confluence)
+    confidence, version, passed = _ml_filter(decision, features)
     try:
         with transaction.atomic():
             signal = Signal.objects.create(
                 bar=bar, symbol=bar.symbol, ts=bar.ts, features=decision.features, confluence=decision.confluence,
                 label=decision.label, direction=decision.direction, regime=decision.regime,
-                strategy=decision.strategy, reasons=reasons, ml_confidence=confidence, model_version=version,
-                ml_passed=passed)
+                strategy=decision.strategy, reasons=_reasons(decision, confidence, passed), ml_confidence=confidence,
+                model_version=version, ml_passed=passed)
+            execution.apply(signal=signal, bar=bar, features=features, settings=settings)
     except IntegrityError:
         return None
-    return signal, features
+    return signal

@@ -1,27 +1,38 @@
-"""Gateway side of execution: order commands in, broker acknowledgements and fills persisted.
+"""Gateway side of execution: order commands in, broker acknowledgements and fills persisted, the book kept.
 
-The desk owns the broker adapter (paper now, IB later) inside the gateway process. Every command is
-idempotent on `client_order_id`; every execution on its `exec_id`. Entries get their bracket (stop
-2 x ATR, target 2 R, from the real fill price) committed and submitted in the same transaction
-as the entry fill, so a position is never left without its stop by a crash in between.
+The desk owns the broker adapter (paper now, IB and DTC next) inside the gateway process. Every
+command is idempotent on ``client_order_id`` (and on its outbox row, see ``order_stream``); every
+execution on its ``exec_id``. An entry's bracket (stop and target from the real fill price, sized by
+the policy stored with the entry) is committed and submitted in the same transaction as the entry
+fill, so a position is never left without its stop by a crash in between. The book
+(``trading.engine.book``) is the one the backtest keeps: updated by every fill, marked at every bar
+close, written with them.
+
+Time is the feed's (``FeedClock``): an entry decided on a bar is only good for ``ENTRY_MAX_AGE`` of
+market time, whatever the replay speed.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
 
 from trading import services
-from trading.adapters.paper.broker import Execution, PaperBroker, WorkingOrder
+from trading.adapters.base import Broker
+from trading.adapters.paper.broker import PaperBroker
+from trading.engine.bars import ClosedBar
+from trading.engine.book import Book, ClosedTrade
+from trading.engine.calendar import from_ns, to_ns
 from trading.engine.fills import LIMIT, MARKET, STOP
-from trading.engine.orders import TRANSITIONS, Bracket, InvalidTransition, OrderStatus
-from trading.engine.ticks import NS_PER_S
+from trading.engine.matching import Execution, WorkingOrder
+from trading.engine.orders import TRANSITIONS, Bracket, BracketPolicy, InvalidTransition, OrderStatus
 from trading.live import account
-from trading.live.execution import bracket_policy
-from trading.models import DailyStats, Fill, Order, OrderIntent, Position, Trade, TradingState
+from trading.live.commands import Action, Command
+from trading.models import Fill, Order, OrderIntent, Trade, TradingState
 from trading.push import push
 
 log = logging.getLogger(__name__)
@@ -30,7 +41,8 @@ Role = OrderIntent.Role
 EXIT_REASON = {Role.STOP: "stop", Role.TARGET: "target", Role.FLATTEN: "flatten"}
 RISK_REDUCING = {Role.STOP, Role.TARGET, Role.EXIT, Role.FLATTEN}
 # An entry decided on a bar is only good for that moment; a late one (backlog, redelivery) is refused.
-ENTRY_MAX_AGE = timedelta(seconds=90)
+ENTRY_MAX_AGE_NS = 90 * 1_000_000_000
+SYSTEM = services.Actor(name="gateway", is_system=True)
 
 
 def move(order: Order, to: str, *, reason: str = "") -> None:
@@ -43,28 +55,36 @@ def move(order: Order, to: str, *, reason: str = "") -> None:
     order.save(update_fields=["state", "reason", "updated_at"])
 
 
+def _price(intent: OrderIntent) -> float | None:
+    return intent.stop_price if intent.order_type == OrderIntent.Type.STOP else intent.limit_price
+
+
 class Desk:
-    def __init__(self, broker: PaperBroker, *, symbol: str = "ES") -> None:
+    def __init__(self, broker: Broker | PaperBroker, *, symbol: str = "ES",
+                 now_ns: Callable[[], int] | None = None, on_fill: Callable[[int], None] | None = None) -> None:
         self.broker = broker
         self.symbol = symbol
+        self.now_ns = now_ns or time.time_ns
+        self.on_fill = on_fill
+        self.book: Book = account.load_book(symbol)
 
-    # -- commands (from the Redis stream) ---------------------------------------------------------
-    def handle(self, fields: dict) -> None:
-        action, coid = fields.get("action"), fields.get("client_order_id", "")
-        if action == "submit":
-            self.submit(coid)
-        elif action == "cancel":
-            self.cancel(coid, reason=fields.get("reason", "cancel"))
-        elif action == "modify":
-            self.modify(coid, float(fields["reason"]))
-        elif action == "cancel_all":
-            self.cancel_all(reason=fields.get("reason", "cancel all"))
-        elif action == "cancel_entries":
-            self.cancel_all(reason=fields.get("reason", "reduce only"), roles=(Role.ENTRY,))
-        elif action == "flatten":
-            self.flatten(reason=fields.get("reason", "flatten"))
-        else:
-            log.warning("unknown order command %r ignored", fields)
+    # -- commands -------------------------------------------------------------------------------------
+    def handle(self, command: Command) -> str:
+        """Carry out one command (inside the caller's transaction); returns what happened, in words."""
+        action, coid = command.action, command.client_order_id
+        if action == Action.SUBMIT:
+            order = self.submit(coid)
+            return order.state if order is not None else "no such order"
+        if action == Action.CANCEL:
+            return "cancelled" if self.cancel(coid, reason=command.reason or "cancel") else "not working"
+        if action == Action.MODIFY:
+            return "modified" if self.modify(coid, command.price) else "not working"
+        if action == Action.CANCEL_ALL:
+            return f"{self.cancel_all(reason=command.reason or 'cancel all')} cancelled"
+        if action == Action.CANCEL_ENTRIES:
+            return f"{self.cancel_all(reason=command.reason or 'reduce only', roles=(Role.ENTRY,))} entries cancelled"
+        order = self.flatten(reason=command.reason or "flatten")
+        return "flat already" if order is None else f"closing order {order.client_order_id} {order.state}"
 
     def submit(self, coid: str) -> Order | None:
         order = Order.objects.select_for_update().select_related("intent").filter(client_order_id=coid).first()
@@ -72,53 +92,53 @@ class Desk:
             log.warning("submit: no order %s; ignored", coid)
             return None
         if order.state != Order.State.NEW:
-            return None  # a redelivered or repeated command: the order already exists at the broker
+            return order  # a redelivered or repeated command: the order already exists at the broker
         intent = order.intent
-        state = TradingState.objects.filter(pk=TradingState.SINGLETON_ID).values_list("state", flat=True).first()
+        state = account.trading_state()
         if intent.role not in RISK_REDUCING and state != TradingState.State.ACTIVE:
-            move(order, Order.State.REJECTED, reason=f"trading state {state or 'unknown'}")
-            self._push(order)
-            return order
+            return self._reject(order, f"trading state {state}")
         if intent.role in (Role.EXIT, Role.FLATTEN) and not self._reduces(intent):
-            move(order, Order.State.REJECTED, reason="would not reduce the position")
-            self._push(order)
-            return order
+            return self._reject(order, "would not reduce the position")
         if intent.role in (Role.EXIT, Role.FLATTEN):
             # A market exit replaces the bracket: both must never fill on the same tick.
             self.cancel_all(reason="exit replaces the bracket", roles=(Role.STOP, Role.TARGET))
-        if intent.role == Role.ENTRY and timezone.now() - intent.created_at > ENTRY_MAX_AGE:
-            move(order, Order.State.REJECTED, reason="entry expired before reaching the broker")
-            self._push(order)
-            return order
+        if intent.role == Role.ENTRY and intent.decided_at is not None \
+                and self.now_ns() - to_ns(intent.decided_at) > ENTRY_MAX_AGE_NS:
+            return self._reject(order, "entry expired before reaching the broker")
         move(order, Order.State.SUBMITTED)
-        price = intent.stop_price if intent.order_type == OrderIntent.Type.STOP else intent.limit_price
         oco = intent.bracket_id if intent.role in (Role.STOP, Role.TARGET) else ""
         self.broker.submit(WorkingOrder(client_order_id=coid, side=1 if intent.side == "BUY" else -1, qty=intent.qty,
-                                        kind=KIND[intent.order_type], price=price, oco_group=oco))
+                                        kind=KIND[intent.order_type], price=_price(intent), oco_group=oco))
         order.broker_order_id = f"{self.broker.session}:{coid}"
         order.save(update_fields=["broker_order_id", "updated_at"])
         move(order, Order.State.ACCEPTED)
-        if intent.sent_at is None:
-            OrderIntent.objects.filter(pk=intent.pk).update(sent_at=timezone.now())
+        self._push(order)
+        return order
+
+    def _reject(self, order: Order, reason: str) -> Order:
+        move(order, Order.State.REJECTED, reason=reason)
         self._push(order)
         return order
 
     def _reduces(self, intent: OrderIntent) -> bool:
-        """Under the position lock: the exit closes (part of) what is actually held right now."""
-        position = Position.objects.select_for_update().filter(symbol=intent.symbol).first()
-        held = position.qty if position else 0
+        """The exit closes (part of) what is actually held right now."""
+        held = self.book.qty
         return held != 0 and (intent.side == "SELL") == (held > 0) and intent.qty <= abs(held)
 
-    def cancel(self, coid: str, *, reason: str) -> None:
+    def cancel(self, coid: str, *, reason: str) -> bool:
         self.broker.cancel(coid)
         order = Order.objects.select_for_update().filter(client_order_id=coid, state__in=Order.WORKING).first()
-        if order is not None:
-            move(order, Order.State.CANCELLED, reason=reason)
-            self._push(order)
+        if order is None:
+            return False
+        move(order, Order.State.CANCELLED, reason=reason)
+        self._push(order)
+        return True
 
-    def modify(self, coid: str, price: float) -> None:
-        if self.broker.modify(coid, price):
-            OrderIntent.objects.filter(client_order_id=coid).update(stop_price=price)
+    def modify(self, coid: str, price: float | None) -> bool:
+        if price is None or not self.broker.modify(coid, price):
+            return False
+        OrderIntent.objects.filter(client_order_id=coid).update(stop_price=price)
+        return True
 
     def cancel_all(self, *, reason: str, roles: tuple[str, ...] | None = None) -> int:
         working = Order.objects.select_for_update().select_related("intent").filter(state__in=Order.WORKING)
@@ -135,33 +155,56 @@ class Desk:
     def flatten(self, *, reason: str) -> Order | None:
         """Cancel every working order, then close the position at market."""
         self.cancel_all(reason=reason)
-        position = Position.objects.filter(symbol=self.symbol).first()
-        if position is None or position.qty == 0:
+        if self.book.qty == 0:
             return None
-        coid = f"F{int(timezone.now().timestamp() * 1000)}"
+        return self._closing_order(f"F{self.now_ns() // 1_000_000}", Role.FLATTEN, reason)
+
+    def _closing_order(self, coid: str, role: str, reason: str) -> Order | None:
+        held = self.book.qty
+        entry = self._current_entry()
         intent = OrderIntent.objects.create(
-            client_order_id=coid, bracket_id=coid, role=Role.FLATTEN, symbol=self.symbol,
-            side="SELL" if position.qty > 0 else "BUY", qty=abs(position.qty), order_type=OrderIntent.Type.MARKET,
-            reason=reason[:40], sent_at=timezone.now())
+            client_order_id=coid, bracket_id=entry.bracket_id if entry else coid, role=role, symbol=self.symbol,
+            side="SELL" if held > 0 else "BUY", qty=abs(held), order_type=OrderIntent.Type.MARKET,
+            reason=reason[:40], sent_at=timezone.now(), decided_at=from_ns(self.now_ns()))
         Order.objects.create(intent=intent, client_order_id=coid)
         return self.submit(coid)
 
-    # -- executions (from the broker) -------------------------------------------------------------
+    # -- market data ----------------------------------------------------------------------------------
     def on_tick(self, tick) -> list[int]:
         executions, cancelled = self.broker.on_tick(tick)
-        fill_ids = []
+        return self._settle(executions, cancelled)
+
+    def on_bar(self, bar: ClosedBar) -> list[int]:
+        """Bar matching (a bar feed): orders placed on an entry fill are matched on the same bar too."""
+        fill_ids: list[int] = []
+        for _ in range(4):  # entry -> bracket -> (a bracket leg) is at most three rounds
+            executions, cancelled = self.broker.on_bar(bar)
+            if not executions and not cancelled:
+                break
+            fill_ids += self._settle(executions, cancelled)
+        return fill_ids
+
+    @transaction.atomic
+    def mark(self, bar: ClosedBar) -> None:
+        """Value the book at the bar's close (the risk checks read equity and drawdown there)."""
+        self.book.mark(bar.close, to_ns(bar.ts))
+        account.save_book(self.book, self.symbol)
+
+    def _settle(self, executions: list[Execution], cancelled: list[str]) -> list[int]:
         for coid in cancelled:
             with transaction.atomic():
                 order = Order.objects.select_for_update().filter(client_order_id=coid, state__in=Order.WORKING).first()
                 if order is not None:
                     move(order, Order.State.CANCELLED, reason="one-cancels-other")
                     self._push(order)
+        fill_ids = []
         for execution in executions:
             fill_id = self.record_execution(execution)
             if fill_id is not None:
                 fill_ids.append(fill_id)
         return fill_ids
 
+    # -- executions -----------------------------------------------------------------------------------
     @transaction.atomic
     def record_execution(self, ex: Execution) -> int | None:
         if Fill.objects.filter(exec_id=ex.exec_id).exists():
@@ -171,86 +214,60 @@ class Desk:
         if order.state not in Order.WORKING:
             # The fill happened at the broker whatever our books say: record it, then stop and shout.
             self._unexpected_fill(order, ex)
-        order.filled_qty += ex.qty
-        order.avg_fill_price = ex.price if order.avg_fill_price is None else order.avg_fill_price
+        total = order.filled_qty + ex.qty
+        order.avg_fill_price = ex.price if order.avg_fill_price is None else (
+            (order.avg_fill_price * order.filled_qty + ex.price * ex.qty) / total)
+        order.filled_qty = total
         order.save(update_fields=["filled_qty", "avg_fill_price", "updated_at"])
         if order.state in Order.WORKING:
             move(order, Order.State.FILLED if order.filled_qty >= intent.qty else Order.State.PARTIALLY_FILLED)
-        ts = datetime.fromtimestamp(ex.ts_ns / NS_PER_S, tz=UTC)
-        fill = Fill.objects.create(exec_id=ex.exec_id, order=order, ts=ts, side="BUY" if ex.side > 0 else "SELL",
-                                   qty=ex.qty, price=ex.price, commission_usd=ex.commission)
-        flat = self._apply_to_position(fill, intent)
+        fill = Fill.objects.create(exec_id=ex.exec_id, order=order, ts=from_ns(ex.ts_ns),
+                                   side="BUY" if ex.side > 0 else "SELL", qty=ex.qty, price=ex.price,
+                                   commission_usd=ex.commission)
+        reason = EXIT_REASON.get(intent.role, intent.reason or "exit")
+        closed = self.book.fill(side=ex.side, qty=ex.qty, price=ex.price, commission=ex.commission, ts_ns=ex.ts_ns,
+                                reason=reason)
         if intent.role == Role.ENTRY and order.state == Order.State.FILLED:
             self._open_bracket(intent, ex)
-        if flat:
+        if closed is not None:
+            self._record_trade(closed, intent)
             self.cancel_all(reason="position closed")
+        account.save_book(self.book, self.symbol)
         fill_id = fill.pk
-        transaction.on_commit(lambda: _enqueue_on_fill(fill_id))
+        if self.on_fill is not None:
+            transaction.on_commit(lambda: self.on_fill(fill_id))
         self._push(order)
         return fill_id
 
     def _unexpected_fill(self, order: Order, ex: Execution) -> None:
         reason = f"unexpected fill on {order.state} order {order.client_order_id}: {ex.side * ex.qty} @ {ex.price}"
         log.error(reason)
-        services.set_trading_state(to=TradingState.State.HALTED, actor=services.Actor(name="gateway", is_system=True),
-                                   reason=reason[:500])
+        services.set_trading_state(to=TradingState.State.HALTED, actor=SYSTEM, reason=reason[:500])
         transaction.on_commit(lambda: push("alert", {"level": "error", "message": reason}))
 
-    def _apply_to_position(self, fill: Fill, intent: OrderIntent) -> bool:
-        """Update the net position; on returning to flat, write the Trade and the day's stats."""
-        pos, _ = Position.objects.select_for_update().get_or_create(symbol=intent.symbol)
-        signed = fill.qty if fill.side == "BUY" else -fill.qty
-        if pos.qty == 0:
-            pos.qty, pos.avg_price, pos.opened_at = signed, fill.price, fill.ts
-        elif (pos.qty > 0) == (signed > 0):
-            pos.avg_price = (pos.avg_price * abs(pos.qty) + fill.price * fill.qty) / (abs(pos.qty) + fill.qty)
-            pos.qty += signed
-        else:
-            closing = min(abs(signed), abs(pos.qty))
-            pos.realized_pnl_usd += (fill.price - pos.avg_price) * (1 if pos.qty > 0 else -1) * closing * 50.0
-            entry_qty, entry_price, side = abs(pos.qty), pos.avg_price, "LONG" if pos.qty > 0 else "SHORT"
-            pos.qty += signed
-            if pos.qty == 0:
-                self._close_trade(pos, fill, intent, entry_qty, entry_price, side)
-                pos.avg_price, pos.opened_at = None, None
-        pos.last_price = fill.price
-        pos.save()
-        return pos.qty == 0
+    def _record_trade(self, closed: ClosedTrade, intent: OrderIntent) -> Trade:
+        entry = OrderIntent.objects.filter(bracket_id=intent.bracket_id, role=Role.ENTRY).first()
+        return Trade.objects.create(
+            symbol=self.symbol, side="LONG" if closed.side > 0 else "SHORT", qty=closed.qty,
+            entry_time=from_ns(closed.entry_ns), exit_time=from_ns(closed.exit_ns), entry_price=closed.entry_price,
+            exit_price=closed.exit_price, pnl_usd=closed.pnl_usd, commission_usd=closed.commission_usd,
+            exit_reason=closed.exit_reason, bracket_id=entry.bracket_id if entry else intent.bracket_id,
+            signal=entry.signal if entry else None)
 
-    def _close_trade(self, pos: Position, fill: Fill, intent: OrderIntent, qty: int, entry: float, side: str) -> None:
-        fills = Fill.objects.filter(order__intent__symbol=intent.symbol, ts__gte=pos.opened_at)
-        commission = sum(f.commission_usd for f in fills)
-        gross = (fill.price - entry) * (1 if side == "LONG" else -1) * qty * 50.0
-        entry_intent = OrderIntent.objects.filter(bracket_id=intent.bracket_id, role=Role.ENTRY).first()
-        trade = Trade.objects.create(
-            symbol=intent.symbol, side=side, qty=qty, entry_time=pos.opened_at, exit_time=fill.ts, entry_price=entry,
-            exit_price=fill.price, pnl_usd=gross - commission, commission_usd=commission,
-            exit_reason=EXIT_REASON.get(intent.role, intent.reason or "exit"), bracket_id=intent.bracket_id,
-            signal=entry_intent.signal if entry_intent else None)
-        self._update_daily(trade)
-
-    def _update_daily(self, trade: Trade) -> None:
-        stats, _ = DailyStats.objects.select_for_update().get_or_create(day=account.trading_day(trade.exit_time))
-        stats.realized_pnl_usd += trade.pnl_usd
-        stats.commission_usd += trade.commission_usd
-        stats.trades += 1
-        if trade.pnl_usd > 0:
-            stats.wins += 1
-            stats.consecutive_losses = 0
-        else:
-            stats.losses += 1
-            stats.consecutive_losses += 1
-            stats.last_loss_at = trade.exit_time
-        now_equity, peak = account.equity()
-        stats.peak_equity_usd = max(stats.peak_equity_usd, peak)
-        stats.max_drawdown_pct = max(stats.max_drawdown_pct, (peak - now_equity) / peak * 100 if peak else 0.0)
-        stats.save()
+    def _current_entry(self) -> OrderIntent | None:
+        """The entry whose fill opened the position held now (None when flat or when none did)."""
+        if self.book.qty == 0:
+            return None
+        return (OrderIntent.objects.filter(role=Role.ENTRY, symbol=self.symbol, order__state=Order.State.FILLED)
+                .order_by("-created_at", "-id").first())
 
     def _open_bracket(self, entry: OrderIntent, ex: Execution) -> None:
         """Stop and target for the filled entry, committed with the fill and working at once."""
         side = 1 if entry.side == "BUY" else -1
-        bracket = Bracket.open(side, entry.qty, ex.price, entry.atr or 1.0, bracket_policy())
-        entry.bracket = {"entry": ex.price, "stop": bracket.stop, "target": bracket.target,
+        policy = BracketPolicy(stop_atr_mult=entry.bracket.get("stop_atr_mult", BracketPolicy.stop_atr_mult),
+                               target_r=entry.bracket.get("target_r", BracketPolicy.target_r))
+        bracket = Bracket.open(side, entry.qty, ex.price, entry.atr or 1.0, policy)
+        entry.bracket = {**entry.bracket, "entry": ex.price, "stop": bracket.stop, "target": bracket.target,
                          "risk": bracket.risk_points}
         entry.save(update_fields=["bracket"])
         exit_side = "SELL" if side > 0 else "BUY"
@@ -261,34 +278,42 @@ class Desk:
                 client_order_id=coid, signal=entry.signal, bracket_id=entry.bracket_id, role=role,
                 symbol=entry.symbol, side=exit_side, qty=entry.qty, order_type=kind,
                 stop_price=price if kind == OrderIntent.Type.STOP else None,
-                limit_price=price if kind == OrderIntent.Type.LIMIT else None, sent_at=timezone.now())
+                limit_price=price if kind == OrderIntent.Type.LIMIT else None, sent_at=timezone.now(),
+                decided_at=from_ns(ex.ts_ns))
             Order.objects.create(intent=intent, client_order_id=coid)
             self.submit(coid)
 
-    # -- start-up ---------------------------------------------------------------------------------
+    @transaction.atomic
+    def close_out(self, *, price: float, ts_ns: int, reason: str = "end_of_data") -> int | None:
+        """Cancel everything and close the position at ``price`` now (the end of a replay, as the backtest
+        ends); only a broker that can fill at a given price (the paper broker) supports it."""
+        self.cancel_all(reason=reason)
+        if self.book.qty == 0:
+            return None
+        order = self._closing_order(f"Z{ts_ns // 1_000_000}", Role.EXIT, reason)
+        return self.record_execution(self.broker.mark_out(order.client_order_id, price, ts_ns))
+
+    # -- start-up -------------------------------------------------------------------------------------
     def restore_and_reconcile(self) -> list[str]:
-        """Load working orders and the position into the broker; halt on any mismatch."""
+        """Load working orders into the broker; halt on any mismatch between the book, the fills and the stop."""
         problems: list[str] = []
         for order in Order.objects.select_related("intent").filter(state__in=Order.WORKING):
             if order.state == Order.State.NEW:
                 continue  # not yet at the broker: its submit command (or the outbox sweep) brings it
             intent = order.intent
-            price = intent.stop_price if intent.order_type == OrderIntent.Type.STOP else intent.limit_price
             self.broker.submit(WorkingOrder(order.client_order_id, 1 if intent.side == "BUY" else -1,
-                                            intent.qty - order.filled_qty, KIND[intent.order_type], price,
+                                            intent.qty - order.filled_qty, KIND[intent.order_type], _price(intent),
                                             intent.bracket_id if intent.role in (Role.STOP, Role.TARGET) else ""))
-        position = Position.objects.filter(symbol=self.symbol).first()
-        stored = position.qty if position else 0
+        held = self.book.qty
         net = sum(f.qty if f.side == "BUY" else -f.qty for f in Fill.objects.filter(order__intent__symbol=self.symbol))
-        if stored != net:
-            problems.append(f"position {stored} != net of fills {net}")
+        if held != net:
+            problems.append(f"position {held} != net of fills {net}")
         if net != 0 and not Order.objects.filter(state__in=Order.WORKING, intent__role=Role.STOP).exists():
             problems.append(f"position {net} has no working stop")
         self.broker.position = net
         if problems:
             reason = "reconciliation mismatch: " + "; ".join(problems)
-            services.set_trading_state(to=TradingState.State.HALTED, reason=reason,
-                                       actor=services.Actor(name="gateway", is_system=True))
+            services.set_trading_state(to=TradingState.State.HALTED, reason=reason, actor=SYSTEM)
             push("alert", {"level": "error", "message": reason})
         return problems
 
@@ -298,9 +323,3 @@ class Desk:
                 "price": order.intent.stop_price or order.intent.limit_price, "avg_fill_price": order.avg_fill_price,
                 "reason": order.reason}
         transaction.on_commit(lambda: push("order", data))
-
-
-def _enqueue_on_fill(fill_id: int) -> None:
-    from trading.tasks import on_fill
-
-    on_fill.delay(fill_id)

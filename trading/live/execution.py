@@ -1,155 +1,160 @@
-"""Worker side of execution: a signal becomes an order only through sizing and the risk manager.
+"""Worker side of execution: the runner's decision on a bar, persisted and sent through the outbox.
 
-Intents are committed first and published to the gateway after commit (`order_stream`). Client
-order ids are derived from the signal (`E<signal id>`), so a retried task can never create a
-second order for the same decision: the unique constraint refuses it.
+``apply`` reads the book the gateway wrote (marked at this bar's close), the open bracket and the
+feed's state, asks the strategy runner (``trading.engine.runner``: the decision path the backtest
+runs) what to do, and writes it all in the caller's transaction: the risk verdict on the Signal, the
+bracket's management state, the exit, the stop move or the entry with its order, and their commands
+to the gateway (published after commit). Client order ids are derived from what they act on
+(``E<signal id>``, ``X<entry id>``), so a retried task can never create a second order for the same
+decision: the unique constraint refuses it.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from mia_site.redis import redis_client
-from trading.engine import sizing
-from trading.engine.calendar import to_ns
-from trading.engine.orders import Bracket, BracketPolicy
-from trading.engine.risk import OrderRequest, RiskManager
+from trading import services
+from trading.engine.book import Book
+from trading.engine.calendar import CmeCalendar, from_ns, to_ns
+from trading.engine.orders import Bracket
+from trading.engine.runner import BarClose, Decision, StrategyRunner
+from trading.engine.settings import RunSettings
 from trading.live import account, order_stream
-from trading.models import Bar, Order, OrderIntent, Position, RiskSettings, Signal
+from trading.live.commands import Action
+from trading.models import Bar, Order, OrderIntent, Signal, TradingState
 
 log = logging.getLogger(__name__)
 Role, Type = OrderIntent.Role, OrderIntent.Type
-IN_POSITION = "IN_POSITION"
+RISK_MONITOR = services.Actor(name="risk-monitor", is_system=True)
 
-_risk: dict[str, Any] = {"manager": None, "config": None}
-
-
-def _risk_manager() -> RiskManager:
-    """One per worker (it remembers recent order times for the rate limit); rebuilt on a config edit."""
-    config = account.risk_config()
-    if _risk["manager"] is None or _risk["config"] != config:
-        _risk["manager"], _risk["config"] = RiskManager(config), config
-    return _risk["manager"]
+_runner: dict[str, Any] = {"runner": None, "settings": None}
+_calendar = CmeCalendar()
 
 
-def bracket_policy(row: RiskSettings | None = None) -> BracketPolicy:
-    row = row or RiskSettings.load()
-    return BracketPolicy(stop_atr_mult=row.stop_atr_multiple, target_r=row.target_r_multiple)
+def runner_for(settings: RunSettings) -> StrategyRunner:
+    """One per worker (its risk manager remembers recent orders for the rate limit); rebuilt on an edit."""
+    if _runner["runner"] is None or _runner["settings"] != settings:
+        _runner["runner"] = StrategyRunner(risk=settings.risk, policy=settings.bracket, calendar=_calendar)
+        _runner["settings"] = settings
+    return _runner["runner"]
 
 
-def _publish_after_commit(intent_ids: list[int]) -> None:
-    def send() -> None:
-        client = redis_client()
-        if client is not None:
-            order_stream.publish_intents(client, intent_ids)
-    transaction.on_commit(send)
+def reset() -> None:
+    """Forget the worker's runner (tests)."""
+    _runner.update(runner=None, settings=None)
+
+
+def open_entry(book: Book, symbol: str) -> OrderIntent | None:
+    """The entry whose fill opened the position held now."""
+    if book.qty == 0:
+        return None
+    return (OrderIntent.objects.filter(role=Role.ENTRY, symbol=symbol, order__state=Order.State.FILLED)
+            .exclude(bracket={}).order_by("-created_at", "-id").first())
+
+
+def bracket_of(entry: OrderIntent, book: Book, settings: RunSettings) -> Bracket | None:
+    """The open bracket as the runner manages it: geometry from the fill, the stop as the broker holds it."""
+    geometry, state = entry.bracket, entry.management or {}
+    if "entry" not in geometry:
+        return None
+    stop_order = (Order.objects.filter(intent__bracket_id=entry.bracket_id, intent__role=Role.STOP,
+                                       state__in=Order.WORKING).select_related("intent").first())
+    stop = stop_order.intent.stop_price if stop_order is not None else geometry["stop"]
+    return Bracket(side=1 if book.qty > 0 else -1, qty=abs(book.qty), entry_price=geometry["entry"], stop=stop,
+                   target=geometry["target"], risk_points=geometry["risk"], policy=settings.bracket,
+                   best_price=state.get("best", geometry["entry"]), bars_held=state.get("bars_held", 0),
+                   breakeven_done=state.get("breakeven_done", False))
+
+
+def _working_entry() -> bool:
+    return Order.objects.filter(state__in=Order.WORKING, intent__role=Role.ENTRY).exists()
+
+
+def apply(*, signal: Signal, bar: Bar, features: dict[str, float], settings: RunSettings) -> Decision:
+    """Decide at the bar's close and persist the decision (inside the caller's transaction)."""
+    book = account.load_book(bar.symbol)
+    start = to_ns(bar.ts)
+    acct = book.account(price=bar.close, ts_ns=start, state=account.trading_state(),
+                        working_qty=account.working_entry_qty())
+    entry = open_entry(book, bar.symbol)
+    bracket = bracket_of(entry, book, settings) if entry is not None else None
+    pending = _working_entry() or (book.qty != 0 and bracket is None)
+    if book.qty != 0 and bracket is None:
+        log.warning("position %s without a managed bracket: no entries, no management", book.qty)
+    closes = bar.ts.timestamp() + bar.interval_s
+    close_bar = BarClose(start_ns=start, end_ns=int(closes * 1_000_000_000), high=bar.high, low=bar.low,
+                         close=bar.close, direction=signal.direction, entry_allowed=signal.ml_passed is not False,
+                         atr=features.get("atr", 0.0), vol_pct=features.get("volatility_regime"),
+                         session_close_ns=_calendar.session_close(start))
+    market = account.market_state(last_price=bar.close, stale_after_s=settings.risk.stale_data_seconds)
+    decision = runner_for(settings).on_bar_close(close_bar, acct, bracket=bracket, market=market,
+                                                 pending_entry=pending, order_id=f"E{signal.pk}")
+    _persist(decision, signal=signal, bar=bar, book=book, entry=entry, bracket=bracket, settings=settings,
+             features=features, decided_ns=close_bar.end_ns)
+    return decision
+
+
+def _persist(decision: Decision, *, signal: Signal, bar: Bar, book: Book, entry: OrderIntent | None,
+             bracket: Bracket | None, settings: RunSettings, features: dict[str, float], decided_ns: int) -> None:
+    if decision.risk_reasons is not None:
+        approved = decision.entry is not None
+        Signal.objects.filter(pk=signal.pk).update(risk_approved=approved, risk_reasons=decision.risk_reasons)
+        signal.risk_approved, signal.risk_reasons = approved, decision.risk_reasons
+    if entry is not None and bracket is not None:
+        OrderIntent.objects.filter(pk=entry.pk).update(management={
+            "best": bracket.best_price, "bars_held": bracket.bars_held, "breakeven_done": bracket.breakeven_done})
+    if decision.halt_reason is not None:
+        _halt(f"automatic halt: {decision.halt_reason.upper()} (drawdown limit "
+              f"{settings.risk.max_drawdown_pct:g} % of the high-water mark)")
+    if decision.exit_reason is not None and entry is not None:
+        send_exit(qty=book.qty, reason=decision.exit_reason, entry=entry, decided_ns=decided_ns)
+    elif decision.new_stop is not None and entry is not None:
+        stop = Order.objects.filter(intent__bracket_id=entry.bracket_id, intent__role=Role.STOP,
+                                    state__in=Order.WORKING).first()
+        if stop is not None:
+            # The gateway records the new stop once the broker has it (Desk.modify), not before.
+            order_stream.queue(action=Action.MODIFY, client_order_id=stop.client_order_id, price=decision.new_stop,
+                               reason=f"{'trailing' if bracket.breakeven_done else 'break-even'} stop")
+    if decision.entry is not None:
+        _send_entry(signal=signal, bar=bar, decision=decision, settings=settings, decided_ns=decided_ns)
+
+
+def _halt(reason: str) -> None:
+    state = account.trading_state()
+    if state != TradingState.State.HALTED:
+        services.set_trading_state(to=TradingState.State.HALTED, actor=RISK_MONITOR, reason=reason)
 
 
 def _create_intent(**fields: Any) -> OrderIntent:
     intent = OrderIntent.objects.create(**fields)
     Order.objects.create(intent=intent, client_order_id=intent.client_order_id)
+    order_stream.queue(action=Action.SUBMIT, client_order_id=intent.client_order_id)
     return intent
 
 
-def _verdict(*, signal: Signal, bar: Bar, features: dict[str, float]) -> tuple[list[str], int]:
-    """(reason codes, contracts): no reasons means approved for that many contracts."""
-    acct = account.account_state(at=bar.ts, last_price=bar.close)
-    if acct.position != 0 or acct.working_qty:
-        return [IN_POSITION], 0  # one position at a time; exits are managed by its bracket
-    row = RiskSettings.load()
-    newest = account.newest_tick_time()
-    if newest is None or newest - (bar.ts + timedelta(minutes=1)) > timedelta(seconds=row.stale_data_seconds):
-        return ["STALE_DATA"], 0  # a late bar (backlog, redelivery) must not trade at today's prices
-    stop_points = row.stop_atr_multiple * features.get("atr", 0.0)
-    size = sizing.contracts(acct.equity, stop_points, risk_fraction=row.risk_per_trade_pct / 100.0,
-                            max_position=row.max_position, current_exposure=acct.position + acct.working_qty,
-                            atr_percentile=features.get("volatility_regime"))
-    if size.qty == 0:
-        return [size.reason or sizing.ZERO_SIZE], 0
-    now_ns = to_ns(bar.ts + timedelta(minutes=1))  # decided at the bar's close
-    request = OrderRequest(side=signal.direction, qty=size.qty, client_order_id=f"E{signal.pk}")
-    verdict = _risk_manager().check(request, acct, account.market_state(now_ns=now_ns, last_price=bar.close), now_ns)
-    return list(verdict.reasons), size.qty
-
-
-def consider_entry(*, signal: Signal, bar: Bar, features: dict[str, float]) -> OrderIntent | None:
-    """Size and risk-check the signal's trade; store the verdict on the signal; create the entry."""
-    if signal.direction == 0:
-        return None
-    reasons, qty = _verdict(signal=signal, bar=bar, features=features)
-    with transaction.atomic():
-        Signal.objects.filter(pk=signal.pk).update(risk_approved=not reasons, risk_reasons=reasons)
-        signal.risk_approved, signal.risk_reasons = not reasons, reasons
-        if reasons:
-            return None
-        coid = f"E{signal.pk}"
-        try:
-            with transaction.atomic():
-                intent = _create_intent(
-                    client_order_id=coid, signal=signal, bracket_id=coid, role=Role.ENTRY, symbol=bar.symbol,
-                    side="BUY" if signal.direction > 0 else "SELL", qty=qty, order_type=Type.MARKET,
-                    atr=features.get("atr"))
-        except IntegrityError:
-            log.info("entry %s already exists; not created twice", coid)
-            return None
-        _publish_after_commit([intent.pk])
-    return intent
-
-
-def manage_position(*, bar: Bar, signal: Signal | None, features: dict[str, float]) -> str | None:
-    """Break-even, trailing stop, time exit and reversal exit for the open bracket, once per bar."""
-    position = Position.objects.filter(symbol=bar.symbol).first()
-    if position is None or position.qty == 0:
-        return None
-    entry = (OrderIntent.objects.filter(role=Role.ENTRY, order__state=Order.State.FILLED)
-             .exclude(bracket={}).order_by("-created_at").first())
-    stop_order = Order.objects.filter(intent__bracket_id=entry.bracket_id if entry else "", intent__role=Role.STOP,
-                                      state__in=Order.WORKING).select_related("intent").first()
-    if entry is None or stop_order is None:
-        return None
-    geometry = entry.bracket
-    side = 1 if position.qty > 0 else -1
-    since = Bar.objects.filter(symbol=bar.symbol, ts__gte=_fill_time(entry), ts__lt=bar.ts)
-    extremes = [(b.high, b.low) for b in since]
-    best = geometry["entry"]
-    for high, low in extremes:
-        best = max(best, high) if side > 0 else min(best, low)
-    current_stop = stop_order.intent.stop_price
-    bracket = Bracket(side=side, qty=abs(position.qty), entry_price=geometry["entry"], stop=current_stop,
-                      target=geometry["target"], risk_points=geometry["risk"], policy=bracket_policy(),
-                      best_price=best, bars_held=len(extremes),
-                      breakeven_done=(current_stop - geometry["entry"]) * side >= 0)
-    bracket.on_bar_close(bar.high, bar.low, features.get("atr", 0.0))
-    client = redis_client()
-    if bracket.time_exit_due() or (signal is not None and bracket.reversal_exit_due(signal.direction)):
-        reason = "time" if bracket.time_exit_due() else "reversal"
-        send_exit(symbol=bar.symbol, qty=position.qty, reason=reason, key=f"X{entry.pk}")
-        return reason
-    if bracket.stop != stop_order.intent.stop_price and client is not None:
-        # The gateway records the new stop once the broker has it (Desk.modify), not before.
-        order_stream.publish(client, action="modify", client_order_id=stop_order.client_order_id,
-                             reason=str(bracket.stop))
-        return "stop_moved"
-    return None
-
-
-def _fill_time(entry: OrderIntent):
-    first = entry.order.fills.order_by("ts").first()
-    return first.ts if first else entry.created_at
-
-
-def send_exit(*, symbol: str, qty: int, reason: str, key: str) -> OrderIntent | None:
-    """A market order closing `qty` (signed position), idempotent on `key`."""
+def _send_entry(*, signal: Signal, bar: Bar, decision: Decision, settings: RunSettings, decided_ns: int) -> None:
+    entry = decision.entry
+    coid = f"E{signal.pk}"
     try:
         with transaction.atomic():
-            intent = _create_intent(client_order_id=key, bracket_id=key, role=Role.EXIT, symbol=symbol,
-                                    side="SELL" if qty > 0 else "BUY", qty=abs(qty), order_type=Type.MARKET,
-                                    reason=reason)
-            _publish_after_commit([intent.pk])
-            return intent
+            _create_intent(client_order_id=coid, signal=signal, bracket_id=coid, role=Role.ENTRY, symbol=bar.symbol,
+                           side="BUY" if entry.side > 0 else "SELL", qty=entry.qty, order_type=Type.MARKET,
+                           atr=entry.atr, decided_at=from_ns(decided_ns),
+                           bracket={"stop_atr_mult": settings.bracket.stop_atr_mult,
+                                    "target_r": settings.bracket.target_r})
+    except IntegrityError:
+        log.info("entry %s already exists; not created twice", coid)
+
+
+def send_exit(*, qty: int, reason: str, entry: OrderIntent, decided_ns: int) -> OrderIntent | None:
+    """A market order closing ``qty`` (the signed position), once per entry."""
+    try:
+        with transaction.atomic():
+            return _create_intent(client_order_id=f"X{entry.pk}", bracket_id=entry.bracket_id, role=Role.EXIT,
+                                  symbol=entry.symbol, side="SELL" if qty > 0 else "BUY", qty=abs(qty),
+                                  order_type=Type.MARKET, reason=reason, decided_at=from_ns(decided_ns))
     except IntegrityError:
         return None

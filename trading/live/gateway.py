@@ -1,8 +1,12 @@
-"""The gateway loop: the one process that owns market data (DESIGN §1-§2).
+"""The gateway loop: the one process that owns market data and the broker (DESIGN §1-§2).
 
-tick -> validate (quarantine bad ticks) -> bar builder -> Bar row -> `trading.on_bar` after commit.
-It paces the feed to `speed` x real time, pushes a few ticks a second to the dashboard, and
-publishes a heartbeat (feed, age of the last tick, counts) to Redis for `/healthz`.
+tick -> validate (quarantine bad ticks) -> bar builder -> closed bar; or, from a bar feed, a closed
+bar -> bar validation. Each closed bar is then, in this order: matched by the broker when it matches
+on bars, marked in the book, stored as a Bar row, and its trading cycle enqueued after commit
+(``enqueue``; ``manage.py replay`` runs it in this process and carries out its commands before the
+next bar, which is what makes a replay deterministic). It paces the feed to ``speed`` x real time,
+pushes a few ticks a second to the dashboard, and publishes a heartbeat (feed, feed time and wall
+time of the newest data, counts) to Redis for `/healthz` and the workers.
 """
 
 from __future__ import annotations
@@ -10,34 +14,30 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
+import redis
+from django.db import transaction
 from django.utils import timezone
 
 from mia_site.redis import redis_client
 from trading import services
-from trading.engine.bars import BarBuilder, ClosedBar
+from trading.adapters.base import Feed
+from trading.engine.bars import BarBuilder, BarValidator, ClosedBar
+from trading.engine.calendar import to_ns
 from trading.engine.ticks import NS_PER_S, Tick, TickValidator
 from trading.health import HEARTBEAT_KEY
-from trading.live import order_stream
+from trading.live.clock import FeedClock
 from trading.live.desk import Desk
 from trading.live.order_stream import CommandConsumer
-from trading.models import QuarantinedTick
+from trading.models import Bar, QuarantinedTick
 from trading.pnl import pnl_snapshot
 from trading.push import push
 
 log = logging.getLogger(__name__)
 HEARTBEAT_TTL_S = 15
-
-
-class Feed(Protocol):
-    source: str
-    simulated: bool
-
-    def ticks(self) -> Iterable[Tick]: ...
 
 
 @dataclass
@@ -52,25 +52,30 @@ class GatewayStats:
 
 
 class Gateway:
-    """Runs a feed through validation and bar building into the database."""
+    """Runs a feed through validation and bar building into the database and the broker."""
 
     def __init__(self, *, feed: Feed, symbol: str, speed: float = 1.0, broker: str = "paper",
                  band_pct: float = 2.0, push_ticks_per_s: float = 4.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 on_bar: Callable[[ClosedBar], None] | None = None, desk: Desk | None = None,
-                 commands: CommandConsumer | None = None) -> None:
+                 on_bar: Callable[[ClosedBar], None] | None = None, enqueue: Callable[[Bar], None] | None = None,
+                 desk: Desk | None = None, commands: CommandConsumer | None = None,
+                 feed_clock: FeedClock | None = None, pushes: bool = True) -> None:
         self.feed = feed
         self.symbol = symbol
         self.speed = speed
         self.broker = broker
         self.validator = TickValidator(band_pct=band_pct)
+        self.bar_validator = BarValidator()
         self.builder = BarBuilder(symbol)
         self.stats = GatewayStats()
         self.clock, self.sleep = clock, sleep
         self.push_interval = 1.0 / push_ticks_per_s
         self.on_bar = on_bar
+        self.enqueue = enqueue
         self.desk = desk
         self.commands = commands
+        self.feed_clock = feed_clock or FeedClock()
+        self.pushes = pushes
         self._next_poll = 0.0
         self._next_sweep = 0.0
         self._next_pnl = 0.0
@@ -87,13 +92,17 @@ class Gateway:
         """Consume the feed until it ends, `stop()` is called, or a limit is reached."""
         start_ns: int | None = None
         try:
-            for tick in self.feed.ticks():
+            for event in self.feed.events():
+                ts_ns = event.ts_ns if isinstance(event, Tick) else to_ns(event.ts)
                 if start_ns is None:
-                    start_ns = tick.ts_ns
-                if max_sim_seconds is not None and tick.ts_ns - start_ns > max_sim_seconds * NS_PER_S:
+                    start_ns = ts_ns
+                if max_sim_seconds is not None and ts_ns - start_ns > max_sim_seconds * NS_PER_S:
                     break
-                self._pace(tick.ts_ns)
-                self.process(tick)
+                self._pace(ts_ns)
+                if isinstance(event, Tick):
+                    self.process(event)
+                else:
+                    self.process_bar(event)
                 if self._stopping or (max_ticks is not None and self.stats.ticks >= max_ticks):
                     break
         finally:
@@ -102,6 +111,7 @@ class Gateway:
             self._heartbeat(force=True)
         return self.stats
 
+    # -- ticks ----------------------------------------------------------------------------------------
     def process(self, tick: Tick) -> None:
         stats = self.stats
         stats.ticks += 1
@@ -111,12 +121,12 @@ class Gateway:
             self._quarantine_tick(tick, reason)
         else:
             closed = self.builder.add(tick)
-            stats.last_price, stats.last_tick_ns, stats.last_tick_wall = tick.price, tick.ts_ns, time.time()
+            self._saw(tick.price, tick.ts_ns)
             if closed is not None:
-                self._store_bar(closed)
+                self._closed_bar(closed)
             if self.desk is not None:
-                self._trade_safely(tick, now)
-            if now >= self._next_push:
+                self._trade_safely(lambda: self._trade(tick, now))
+            if self.pushes and now >= self._next_push:
                 self._next_push = now + self.push_interval
                 push("tick", {"symbol": self.symbol, "ts": _iso(tick.ts_ns), "price": tick.price,
                               "bid": tick.bid, "ask": tick.ask, "size": tick.size})
@@ -124,10 +134,59 @@ class Gateway:
             self._flush_quarantine()
             self._heartbeat()
 
-    def _trade_safely(self, tick: Tick, now: float) -> None:
+    def _trade(self, tick: Tick, now: float) -> None:
+        """Broker work on a valid tick: commands in, executions out, P&L marked to market."""
+        self._poll_commands(now)
+        self.desk.on_tick(tick)
+        if self.pushes and now >= self._next_pnl:
+            self._next_pnl = now + 1.0
+            push("pnl", pnl_snapshot(self.symbol, tick.price))
+
+    # -- bars -----------------------------------------------------------------------------------------
+    def process_bar(self, bar: ClosedBar) -> None:
+        """A closed bar from a bar feed: validated like a print, then handled like a built bar."""
+        reason = self.bar_validator.check(bar)
+        if reason is not None:
+            self._quarantine_bar(bar, reason)
+            return
+        self._saw(bar.close, to_ns(bar.ts) + bar.interval_s * NS_PER_S)
+        self._closed_bar(bar)
+        if self.desk is not None:
+            self._trade_safely(self._poll_now)
+        if self.clock() >= self._next_beat:
+            self._flush_quarantine()
+            self._heartbeat()
+
+    def _closed_bar(self, bar: ClosedBar) -> None:
+        """Match (bar brokers), mark the book at the close, store the bar, enqueue its cycle after commit."""
+        if self.desk is not None:
+            self._trade_safely(lambda: self._match_and_mark(bar))
+        with transaction.atomic():
+            row = services.record_bar(bar=bar, source=self.feed.source)
+            if row is not None and self.enqueue is not None:
+                transaction.on_commit(lambda: self._enqueue(row))
+        if row is not None:
+            self.stats.bars += 1
+        if self.on_bar is not None:
+            self.on_bar(bar)
+
+    def _match_and_mark(self, bar: ClosedBar) -> None:
+        self.desk.on_bar(bar)
+        self.desk.mark(bar)
+
+    def _enqueue(self, row: Bar) -> None:
+        """If the broker queue is gone (shutdown), the bar stays stored; the next bar's cycle rebuilds the
+        engine from stored bars, so nothing is computed from missing data."""
+        try:
+            self.enqueue(row)
+        except Exception as exc:  # noqa: BLE001 - see docstring
+            log.warning("bar %s stored, but its trading cycle could not be enqueued: %s", row.pk, exc)
+
+    # -- broker ---------------------------------------------------------------------------------------
+    def _trade_safely(self, step: Callable[[], object]) -> None:
         """A broker-side error halts trading and alerts; market data keeps flowing (fail closed)."""
         try:
-            self._trade(tick, now)
+            step()
         except Exception as exc:  # noqa: BLE001 - see docstring
             log.exception("gateway broker step failed")
             try:
@@ -137,29 +196,41 @@ class Gateway:
                 log.exception("could not latch the halt")
 
     def _poll_commands(self, now: float) -> None:
-        """Kill-switch commands must get through even when the feed is silent."""
-        if self.commands is not None and now >= self._next_poll:
-            self._next_poll = now + 0.1
-            try:
-                self.commands.poll()
-            except Exception:  # noqa: BLE001 - retried on the next poll
-                log.exception("order command poll failed")
+        """Commands every 0.1 s; the outbox sweep every 2 s (a command Redis never delivered).
 
-    def _trade(self, tick: Tick, now: float) -> None:
-        """Broker work on a valid tick: commands in, executions out, P&L marked to market."""
-        if self.commands is not None and now >= self._next_poll:
-            self._next_poll = now + 0.1
+        Redis unreachable is infrastructure, not a broker error: it never halts by itself, and the
+        commands keep coming from the database sweep until the stream is back.
+        """
+        if self.commands is None or now < self._next_poll:
+            return
+        self._next_poll = now + 0.1
+        try:
             self.commands.poll()
-            if now >= self._next_sweep:
-                self._next_sweep = now + 2.0
-                order_stream.sweep_outbox(self.commands.client)
-        self.desk.on_tick(tick)
-        if now >= self._next_pnl:
-            self._next_pnl = now + 1.0
-            push("pnl", pnl_snapshot(self.symbol, tick.price))
+        except redis.RedisError as exc:
+            log.warning("order stream unreachable (%s); commands come from the database sweep", exc)
+        if now >= self._next_sweep:
+            self._next_sweep = now + 2.0
+            self.commands.sweep()
+
+    def _poll_now(self) -> None:
+        self._poll_commands(self.clock())
+
+    def drain_commands(self) -> None:
+        """Carry out every committed command now (replay: the cycle's orders before the next bar)."""
+        if self.commands is None:
+            return
+        while self.commands.poll():
+            pass
+        self.commands.sweep(older_than_s=0.0)
+
+    # -- pacing and time ------------------------------------------------------------------------------
+    def _saw(self, price: float, feed_ns: int) -> None:
+        stats = self.stats
+        stats.last_price, stats.last_tick_ns, stats.last_tick_wall = price, feed_ns, time.time()
+        self.feed_clock.advance(feed_ns)
 
     def _pace(self, ts_ns: int) -> None:
-        """Sleep so simulated time runs at `speed` x wall time; re-anchor across long gaps."""
+        """Sleep so feed time runs at `speed` x wall time; re-anchor across long gaps."""
         now = self.clock()
         if self._anchor is None or ts_ns - self._anchor[0] < 0:
             self._anchor = (ts_ns, now)
@@ -172,8 +243,8 @@ class Gateway:
             self.sleep(min(due - now, 0.25))
             now = self.clock()
             if self.desk is not None:
-                self._poll_commands(now)
-            # Simulated "now" while waiting for the next tick; never past it, or a sleep that overshoots
+                self._trade_safely(self._poll_now)  # the kill switch gets through even when the feed is silent
+            # Feed "now" while waiting for the next tick; never past it, or a sleep that overshoots
             # would close the current minute's bar before its last tick arrives.
             self._close_bar_on_time(min(ts_ns, ts_ns - int((due - now) * self.speed * NS_PER_S)))
             if now >= self._next_beat:
@@ -182,26 +253,30 @@ class Gateway:
     def _close_bar_on_time(self, sim_now_ns: int) -> None:
         closed = self.builder.flush(sim_now_ns)
         if closed is not None:
-            self._store_bar(closed)
+            self._closed_bar(closed)
 
     def _close_last_bar(self) -> None:
         if self.stats.last_tick_ns is not None:
             self._close_bar_on_time(self.stats.last_tick_ns + 60 * NS_PER_S)
 
-    def _store_bar(self, bar: ClosedBar) -> None:
-        row = services.record_bar(bar=bar, source=self.feed.source)
-        if row is not None:
-            self.stats.bars += 1
-        if self.on_bar is not None:
-            self.on_bar(bar)
-
+    # -- quarantine and heartbeat ---------------------------------------------------------------------
     def _quarantine_tick(self, tick: Tick, reason: str) -> None:
-        self.stats.quarantined += 1
-        self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
+        self._count_bad(reason)
         self._quarantine.append(QuarantinedTick(
             received_at=timezone.now(), source=self.feed.source, symbol=self.symbol,
             ts=_dt(tick.ts_ns), price=_finite(tick.price), size=_finite(tick.size), bid=_finite(tick.bid),
             ask=_finite(tick.ask), reason=reason))
+
+    def _quarantine_bar(self, bar: ClosedBar, reason: str) -> None:
+        self._count_bad(reason)
+        self._quarantine.append(QuarantinedTick(
+            received_at=timezone.now(), source=self.feed.source, symbol=self.symbol, ts=bar.ts,
+            price=_finite(bar.close), size=_finite(bar.volume), bid=_finite(bar.bid), ask=_finite(bar.ask),
+            reason=reason))
+
+    def _count_bad(self, reason: str) -> None:
+        self.stats.quarantined += 1
+        self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
 
     def _flush_quarantine(self) -> None:
         if self._quarantine:
@@ -222,7 +297,8 @@ class Gateway:
                 client.set(HEARTBEAT_KEY, json.dumps(beat), ex=HEARTBEAT_TTL_S)
             except Exception:  # noqa: BLE001 - health reporting must not stop market data
                 log.warning("gateway heartbeat to Redis failed", exc_info=True)
-        push("health", {"gateway": beat})
+        if self.pushes:
+            push("health", {"gateway": beat})
 
 
 def _dt(ts_ns: int) -> datetime | None:

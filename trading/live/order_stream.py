@@ -1,10 +1,15 @@
-"""Order commands from the workers to the gateway over a Redis stream (DESIGN §2).
+"""Order commands from the workers (and the kill switch) to the gateway (DESIGN §2): an outbox and a doorbell.
 
-Workers commit an `OrderIntent` first, then publish `{"action", "client_order_id"}` after commit.
-The gateway reads with a consumer group and acknowledges a command only after its result is in the
-database, so a gateway killed mid-command gets it again. Publishing can be lost (a worker killed
-between commit and XADD); the gateway's outbox sweep republishes intents never marked sent. Both
-paths are safe because the handler is idempotent on `client_order_id`.
+Every command is first an ``OrderCommand`` row, committed with whatever decided it (``queue``), then
+published on a Redis stream after commit (``publish``), typed and versioned (``commands``). The
+gateway reads the stream with a consumer group and acknowledges a command only after its result is
+in the database (``CommandConsumer``), in the same transaction that marks the row acknowledged, so
+a command is carried out once however often it is delivered.
+
+Redis is the doorbell, the database is the truth: the gateway's sweep (``CommandConsumer.sweep``)
+carries out any row still unacknowledged a few seconds after it was committed, straight from the
+database, so a command is never lost to a worker killed before it published, a Redis outage or a
+stream flushed away.
 """
 
 from __future__ import annotations
@@ -17,36 +22,50 @@ import redis
 from django.db import transaction
 from django.utils import timezone
 
-from trading.models import OrderIntent
+from mia_site.redis import redis_client
+from trading.live.commands import Action, Command, UnreadableCommand, decode, encode
+from trading.models import OrderCommand, OrderIntent
 
 log = logging.getLogger(__name__)
 STREAM = "mia:orders"
 GROUP = "gateway"
-SUBMIT, CANCEL, FLATTEN, CANCEL_ALL = "submit", "cancel", "flatten", "cancel_all"
+MAXLEN = 100_000
 
 
-def publish(client: redis.Redis, *, action: str, client_order_id: str = "", reason: str = "") -> str:
-    return client.xadd(STREAM, {"action": action, "client_order_id": client_order_id, "reason": reason},
-                       maxlen=100_000, approximate=True)
+def queue(*, action: Action | str, client_order_id: str = "", price: float | None = None,
+          reason: str = "") -> OrderCommand:
+    """Commit a command (inside the caller's transaction) and publish it once that commits."""
+    command = Command(action=Action(action), client_order_id=client_order_id, price=price, reason=reason[:200])
+    row = OrderCommand.objects.create(action=str(command.action), client_order_id=client_order_id, price=price,
+                                      reason=command.reason)
+    transaction.on_commit(lambda: publish([row.pk]))
+    return row
 
 
-def publish_intents(client: redis.Redis, intent_ids: list[int]) -> int:
-    """Send submit commands for these intents and mark them sent. Called after commit."""
+def as_command(row: OrderCommand) -> Command:
+    return Command(action=Action(row.action), client_order_id=row.client_order_id, price=row.price,
+                   reason=row.reason, command_id=row.pk)
+
+
+def publish(ids: list[int], client: redis.Redis | None = None) -> int:
+    """Ring the gateway for these committed commands; a Redis failure is logged (the sweep has them)."""
+    client = client or redis_client()
+    if client is None:
+        return 0
     sent = 0
-    for intent in OrderIntent.objects.filter(pk__in=intent_ids, sent_at__isnull=True).order_by("pk"):
-        publish(client, action=SUBMIT, client_order_id=intent.client_order_id)
-        OrderIntent.objects.filter(pk=intent.pk).update(sent_at=timezone.now())
+    for row in OrderCommand.objects.filter(pk__in=ids, acked_at__isnull=True).order_by("pk"):
+        try:
+            client.xadd(STREAM, encode(as_command(row)), maxlen=MAXLEN, approximate=True)
+        except redis.RedisError as exc:
+            log.warning("order command %s committed but not published (%s); the gateway's sweep will carry it out",
+                        row.pk, exc)
+            return sent
+        now = timezone.now()
+        OrderCommand.objects.filter(pk=row.pk).update(published_at=now)
+        if row.action == Action.SUBMIT:
+            OrderIntent.objects.filter(client_order_id=row.client_order_id, sent_at__isnull=True).update(sent_at=now)
         sent += 1
     return sent
-
-
-def sweep_outbox(client: redis.Redis, *, older_than_s: float = 3.0) -> int:
-    """Republish intents committed but never sent (their sender died before XADD)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    stale = list(OrderIntent.objects.filter(sent_at__isnull=True, created_at__lt=cutoff).values_list("pk", flat=True))
-    if stale:
-        log.warning("outbox: republishing %d unsent order intent(s)", len(stale))
-    return publish_intents(client, stale)
 
 
 def ensure_group(client: redis.Redis) -> None:
@@ -58,22 +77,32 @@ def ensure_group(client: redis.Redis) -> None:
 
 
 class CommandConsumer:
-    """Reads commands for this gateway; pending (unacknowledged) ones first, then new ones."""
+    """The gateway's side: stream entries (pending ones first, then new ones) and the database sweep.
+
+    ``handler(command) -> outcome`` carries out one command inside a transaction; a command with an
+    outbox id is claimed first (row lock) and skipped when already acknowledged. A command that
+    fails ``MAX_ATTEMPTS`` times, or cannot be read at all, is set aside (acknowledged with its error,
+    ``on_poison``) so it never blocks a later one: a Flatten always gets through.
+    """
 
     MAX_ATTEMPTS = 5
 
-    def __init__(self, client: redis.Redis, handler: Callable[[dict], None], *, consumer: str = "gateway-1",
-                 on_poison: Callable[[dict, str], None] | None = None) -> None:
+    def __init__(self, client: redis.Redis | None, handler: Callable[[Command], str | None], *,
+                 consumer: str = "gateway-1", on_poison: Callable[[Command | dict, str], None] | None = None) -> None:
         self.client = client
         self.handler = handler
         self.consumer = consumer
         self.on_poison = on_poison
-        ensure_group(client)
+        if client is not None:
+            ensure_group(client)
         self._backlog = True
         self._failures: dict[str, int] = {}
 
+    # -- the stream -----------------------------------------------------------------------------------
     def poll(self, *, block_ms: int | None = None, count: int = 50) -> int:
-        """Handle up to `count` commands; returns how many were handled."""
+        """Carry out up to ``count`` stream commands; returns how many were carried out."""
+        if self.client is None:
+            return 0
         # Pending (failed or unacknowledged) commands are retried, but new ones are always read too:
         # one command that keeps failing must never block a later Flatten.
         entries = self._read("0", count, None) if self._backlog else []
@@ -82,25 +111,81 @@ class CommandConsumer:
         handled = 0
         for entry_id, fields in entries:
             try:
-                with transaction.atomic():
-                    self.handler(fields)
-            except Exception as exc:  # noqa: BLE001 - left pending and retried, up to MAX_ATTEMPTS
-                self._backlog = True
-                attempts = self._failures.get(entry_id, 0) + 1
-                self._failures[entry_id] = attempts
-                log.exception("order command %s failed (attempt %d)", fields, attempts)
-                if attempts < self.MAX_ATTEMPTS:
-                    continue
-                self.client.xack(STREAM, GROUP, entry_id)  # dead letter: reported, never retried again
-                self._failures.pop(entry_id, None)
-                if self.on_poison is not None:
-                    self.on_poison(fields, f"{type(exc).__name__}: {exc}")
+                command = decode(fields)
+            except UnreadableCommand as exc:
+                log.error("unreadable order command %s set aside: %s", fields, exc)
+                self.client.xack(STREAM, GROUP, entry_id)
+                self._poison(fields, str(exc))
                 continue
-            self.client.xack(STREAM, GROUP, entry_id)
-            self._failures.pop(entry_id, None)
-            handled += 1
+            if self._attempt(entry_id, command):
+                self.client.xack(STREAM, GROUP, entry_id)
+                handled += 1
         return handled
 
     def _read(self, start: str, count: int, block_ms: int | None) -> list:
-        replies = self.client.xreadgroup(GROUP, self.consumer, {STREAM: start}, count=count, block=block_ms)
+        try:
+            replies = self.client.xreadgroup(GROUP, self.consumer, {STREAM: start}, count=count, block=block_ms)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost the stream or the group (a flush, a restart without its data): rebuild both.
+            # Nothing is lost: every command is an outbox row, and the sweep carries out what the
+            # old stream held.
+            log.error("order stream group missing (%s); recreating it", exc)
+            ensure_group(self.client)
+            self._backlog = True
+            return []
         return replies[0][1] if replies else []
+
+    # -- the database ---------------------------------------------------------------------------------
+    def sweep(self, *, older_than_s: float = 3.0) -> int:
+        """Carry out, from the database, every command still unacknowledged ``older_than_s`` after commit."""
+        cutoff = timezone.now() - timedelta(seconds=older_than_s)
+        rows = list(OrderCommand.objects.filter(acked_at__isnull=True, created_at__lte=cutoff).order_by("pk"))
+        if rows:
+            log.warning("outbox: %d order command(s) not acknowledged after %.0f s; carrying them out from the "
+                        "database", len(rows), older_than_s)
+        done = 0
+        for row in rows:
+            if self._attempt(f"db-{row.pk}", as_command(row)):
+                done += 1
+        return done
+
+    # -- both -----------------------------------------------------------------------------------------
+    def _attempt(self, key: str, command: Command) -> bool:
+        """True when the command is settled (carried out, already done, or set aside after failing)."""
+        try:
+            with transaction.atomic():
+                self._run(command)
+        except Exception as exc:  # noqa: BLE001 - left pending and retried, up to MAX_ATTEMPTS
+            self._backlog = True
+            attempts = self._failures.get(key, 0) + 1
+            self._failures[key] = attempts
+            log.exception("order command %s failed (attempt %d)", command, attempts)
+            if attempts < self.MAX_ATTEMPTS:
+                return False
+            self._failures.pop(key, None)
+            self._settle(command, f"failed: {type(exc).__name__}: {exc}")
+            self._poison(command, f"{type(exc).__name__}: {exc}")
+            return True
+        self._failures.pop(key, None)
+        return True
+
+    def _run(self, command: Command) -> None:
+        if command.command_id is None:  # a version-1 command: idempotent by order id at the desk
+            self.handler(command)
+            return
+        row = OrderCommand.objects.select_for_update().filter(pk=command.command_id).first()
+        if row is not None and row.acked_at is not None:
+            return  # delivered again (stream redelivery, sweep): already carried out
+        outcome = self.handler(command) or "done"
+        OrderCommand.objects.filter(pk=command.command_id).update(acked_at=timezone.now(), outcome=outcome[:200])
+
+    def _settle(self, command: Command, outcome: str) -> None:
+        if command.command_id is not None:
+            OrderCommand.objects.filter(pk=command.command_id, acked_at__isnull=True).update(
+                acked_at=timezone.now(), outcome=outcome[:200])
+
+    def _poison(self, command: Command | dict, error: str) -> None:
+        if self.on_poison is not None:
+            self.on_poison(command, error)

@@ -6,7 +6,8 @@ from django.db import models
 
 
 class Bar(models.Model):
-    """A closed 1-minute bar. `ts` is the bar's start in UTC; one row per (symbol, ts)."""
+    """A closed bar (1 minute live; a replayed file keeps its own length). `ts` is the bar's start in UTC;
+    one row per (symbol, ts). Buy/sell volume is None when the feed did not say who was the aggressor."""
 
     symbol = models.CharField(max_length=16)
     ts = models.DateTimeField()
@@ -15,11 +16,12 @@ class Bar(models.Model):
     low = models.FloatField()
     close = models.FloatField()
     volume = models.FloatField()
-    buy_volume = models.FloatField(default=0)
-    sell_volume = models.FloatField(default=0)
+    buy_volume = models.FloatField(null=True, blank=True)
+    sell_volume = models.FloatField(null=True, blank=True)
     bid = models.FloatField(null=True, blank=True)
     ask = models.FloatField(null=True, blank=True)
     tick_count = models.PositiveIntegerField(default=0)
+    interval_s = models.PositiveIntegerField(default=60)
     source = models.CharField(max_length=16)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -42,7 +42,11 @@ class OrderIntent(models.Model):
     stop_price = models.FloatField(null=True, blank=True)
     reason = models.CharField(max_length=40, blank=True)  # why an exit was sent: time, reversal, flatten
     atr = models.FloatField(null=True, blank=True)  # entries: ATR at decision time, sizes the bracket
-    bracket = models.JSONField(default=dict, blank=True)  # entries: entry, stop, target, risk once filled
+    # entries: the bracket policy at decision time, then entry, stop, target, risk once filled (gateway)
+    bracket = models.JSONField(default=dict, blank=True)
+    # entries: how the worker manages the open bracket (best price, bars held, break-even done)
+    management = models.JSONField(default=dict, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)  # feed time of the bar close it was decided on
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -96,12 +100,15 @@ class Fill(models.Model):
 
 
 class Position(models.Model):
+    """The net position and the account's book (``trading.engine.book``), written by the gateway only."""
+
     symbol = models.CharField(max_length=16, unique=True)
     qty = models.IntegerField(default=0)  # signed: + long, - short
     avg_price = models.FloatField(null=True, blank=True)
     last_price = models.FloatField(null=True, blank=True)
-    realized_pnl_usd = models.FloatField(default=0)
+    realized_pnl_usd = models.FloatField(default=0)  # cumulative, net of every commission paid
     opened_at = models.DateTimeField(null=True, blank=True)
+    book = models.JSONField(default=dict, blank=True)  # Book.to_state(): the source of the fields above
     updated_at = models.DateTimeField(auto_now=True)
 
 
@@ -129,9 +136,10 @@ class DailyStats(models.Model):
     """Per CME trading day (the session that opens at 17:00 CT the evening before)."""
 
     day = models.DateField(unique=True)
-    realized_pnl_usd = models.FloatField(default=0)
+    realized_pnl_usd = models.FloatField(default=0)  # net of the commissions paid that day
     commission_usd = models.FloatField(default=0)
-    trades = models.PositiveIntegerField(default=0)
+    entries = models.PositiveIntegerField(default=0)  # positions opened (the max-trades rule)
+    trades = models.PositiveIntegerField(default=0)  # round trips closed
     wins = models.PositiveIntegerField(default=0)
     losses = models.PositiveIntegerField(default=0)
     consecutive_losses = models.PositiveIntegerField(default=0)
@@ -142,3 +150,31 @@ class DailyStats(models.Model):
     class Meta:
         ordering = ["-day"]
         verbose_name_plural = "daily stats"
+
+
+class OrderCommand(models.Model):
+    """The outbox of commands to the gateway: committed before anything is sent, published after commit,
+    republished by the sweep until the gateway acknowledges it (``trading.live.order_stream``)."""
+
+    class Action(models.TextChoices):
+        SUBMIT = "submit", "Submit"
+        CANCEL = "cancel", "Cancel"
+        MODIFY = "modify", "Modify price"
+        CANCEL_ALL = "cancel_all", "Cancel all"
+        CANCEL_ENTRIES = "cancel_entries", "Cancel entries"
+        FLATTEN = "flatten", "Flatten"
+
+    action = models.CharField(max_length=16, choices=Action.choices)
+    client_order_id = models.CharField(max_length=64, blank=True)
+    price = models.FloatField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    acked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.action} {self.client_order_id}".strip()

@@ -69,6 +69,7 @@ class SimulatedFeed:
 
     source = "sim"
     simulated = True
+    kind = "ticks"
 
     def __init__(self, *, start_ns: int, seed: int | None = None, start_price: float = 4800.0,
                  calendar: CmeCalendar | None = None, calibration: dict | None = None,
@@ -79,7 +80,7 @@ class SimulatedFeed:
         self.ts_ns = start_ns
         self.mid = start_price
 
-    def ticks(self) -> Iterator[Tick]:
+    def events(self) -> Iterator[Tick]:
         rng = self.rng
         shape = self.shape
         seq = 0

@@ -2,7 +2,7 @@
 
 Each bar, in the order the gateway and the worker follow live:
 
-1. the working orders are matched against the bar (``matching.Matcher.on_bar``, the paper broker's bar
+1. the working orders are matched against the bar (``matching.Matcher.match_bar``, the paper broker's bar
    mode): an entry sent at the previous close fills at this open, its bracket is placed and matched
    against the rest of this bar, a market exit fills at this open;
 2. every fill goes into the book (``book.Book``), and the book is marked at the bar's close;
@@ -77,7 +77,7 @@ class _Account:
     def match(self, start_ns: int, o: float, h: float, lo: float) -> None:
         """Match until nothing new fills: a bracket placed on an entry fill is matched on this bar too."""
         while self.matcher.working:
-            executions, _ = self.matcher.on_bar(start_ns, o, h, lo)
+            executions, _ = self.matcher.match_bar(start_ns, o, h, lo)
             if not executions:
                 return
             for ex in executions:

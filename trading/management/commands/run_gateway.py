@@ -5,22 +5,19 @@ from __future__ import annotations
 import logging
 import signal
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from mia_site.redis import redis_client
-from trading.adapters.paper.broker import PaperBroker
+from trading.adapters.replay.feed import ReplayFeed
+from trading.adapters.sim.feed import SimulatedFeed
 from trading.engine.calendar import CmeCalendar, to_ns
 from trading.engine.ticks import NS_PER_S
-from trading.live import account
-from trading.live.desk import Desk
-from trading.live.gateway import Gateway
-from trading.live.order_stream import CommandConsumer
+from trading.live import runtime
 from trading.models import Bar
+from trading.tasks import on_bar, on_fill
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +42,10 @@ class Command(BaseCommand):
         if opts["broker"] != "paper":
             raise CommandError("--broker ibkr is not available yet; use --broker paper")
         feed = self._feed(opts)
-        desk, commands = self._desk()
-        gateway = Gateway(feed=feed, symbol=settings.MIA_SYMBOL, speed=opts["speed"], broker=opts["broker"],
-                          band_pct=settings.MIA_TICK_BAND_PCT, desk=desk, commands=commands)
+        gateway, problems = runtime.build_gateway(feed, speed=opts["speed"], enqueue=lambda bar: on_bar.delay(bar.pk),
+                                                  on_fill=lambda fill_id: on_fill.delay(fill_id))
+        if problems:
+            self.stderr.write("reconciliation mismatch, trading HALTED: " + "; ".join(problems))
         signal.signal(signal.SIGTERM, lambda *_: gateway.stop())
         self.stdout.write(f"gateway: feed={feed.source} broker={opts['broker']} speed={opts['speed']}x")
         try:
@@ -57,19 +55,8 @@ class Command(BaseCommand):
         self.stdout.write(f"gateway stopped: {stats.ticks} ticks, {stats.bars} bars, "
                           f"{stats.quarantined} quarantined {stats.reasons}")
 
-    def _desk(self) -> tuple[Desk, CommandConsumer]:
-        """The paper broker, restored from the database and reconciled before any new command."""
-        broker = PaperBroker(fill_config=account.fill_config(), session=f"paper-{uuid.uuid4().hex[:8]}")
-        desk = Desk(broker, symbol=settings.MIA_SYMBOL)
-        problems = desk.restore_and_reconcile()
-        if problems:
-            self.stderr.write("reconciliation mismatch, trading HALTED: " + "; ".join(problems))
-        return desk, CommandConsumer(redis_client(), desk.handle, on_poison=_halt_on_poison)
-
     def _feed(self, opts: dict):
         if opts["feed"] == "sim":
-            from trading.adapters.sim.feed import SimulatedFeed
-
             calendar = CmeCalendar()
             start = to_ns(datetime.fromisoformat(opts["start"])) if opts["start"] else time.time_ns()
             start = calendar.next_open(start)
@@ -80,19 +67,7 @@ class Command(BaseCommand):
             last = closes.first()
             return SimulatedFeed(start_ns=start, seed=opts["seed"], calendar=calendar, start_price=last or 4800.0)
         if opts["feed"] == "replay":
-            from trading.adapters.replay.feed import ReplayFeed
-
             if not opts["data"] or not opts["data"].exists():
                 raise CommandError("--feed replay needs --data PATH to an existing file")
-            return ReplayFeed(opts["data"], fmt=opts["format"], tz=opts["tz"])
+            return ReplayFeed(opts["data"], fmt=opts["format"], tz=opts["tz"], symbol=settings.MIA_SYMBOL)
         raise CommandError(f"--feed {opts['feed']} is not available yet; use sim or replay")
-
-
-def _halt_on_poison(fields: dict, error: str) -> None:
-    """A command that failed every attempt: trading halts so a human looks at it."""
-    from trading import services
-    from trading.push import push
-
-    reason = f"order command {fields.get('action')} {fields.get('client_order_id', '')} failed: {error}"[:500]
-    services.set_trading_state(to="HALTED", actor=services.Actor(name="gateway", is_system=True), reason=reason)
-    push("alert", {"level": "error", "message": reason})
