@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 
 from mlfilter.ml.dataset import FEATURES
+from mlfilter.ml.fast_inference import FastEnsemble
+from mlfilter.ml.training import BarSet, TrainConfig, train
+from trading.engine.loaders import load_bars
 
 __all__ = ["bench_ml_inference", "bench_ml_training"]
 
 
 def _train(path: str | Path, min_samples: int = 1000):
-    from mlfilter.ml.training import BarSet, TrainConfig, train
-    from trading.engine.loaders import load_bars
-
     bars = load_bars(path).bars
     started = time.perf_counter()
     result = train([BarSet(bars=bars, name=Path(path).name)], config=TrainConfig(min_samples=min_samples))
@@ -39,8 +39,6 @@ def _p99_ms(fn, rows: np.ndarray, n: int) -> float:
 
 def bench_ml_inference(path: str | Path, *, n: int = 10_000, n_sklearn: int = 300) -> dict[str, Any]:
     """p99 latency of one-signal ensemble inference (fast path), trained once on ``path``."""
-    from mlfilter.ml.fast_inference import FastEnsemble
-
     result, _, _ = _train(path)
     fast = FastEnsemble(result.model)
     rows = result.dataset[list(FEATURES)].to_numpy(np.float64)

@@ -155,6 +155,10 @@ CHANNEL_LAYERS = {
     }
 }
 
+# MIA_PUSH=0 switches the dashboard pushes off (a process no browser listens to: `manage.py replay`).
+if not env_bool("MIA_PUSH", True):
+    CHANNEL_LAYERS = {}
+
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"

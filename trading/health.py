@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import connection
 
+from mia_site.celery import app
 from mia_site.redis import redis_client
 
 WORKERS_CACHE_KEY = "mia:health:workers"
@@ -34,8 +35,6 @@ def _workers(client: Any, *, ping: bool = True) -> dict[str, Any]:
         return json.loads(cached)
     if not ping:
         return {"ok": False, "names": [], "unknown": True}
-    from mia_site.celery import app
-
     replies = app.control.ping(timeout=0.5) or []
     names = sorted(name for reply in replies for name in reply)
     result = {"ok": bool(names), "names": names}

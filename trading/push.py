@@ -25,6 +25,11 @@ class DashboardMessage(TypedDict):
     data: dict[str, Any]
 
 
+def enabled() -> bool:
+    """Whether anyone can hear pushes (a replay runs without a channel layer): skip building payloads."""
+    return get_channel_layer() is not None
+
+
 def push(kind: MessageType, data: dict[str, Any]) -> None:
     """Send `{"type": kind, "data": data}` to the dashboard group (sync callers)."""
     layer = get_channel_layer()

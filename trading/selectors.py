@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 
+from trading.engine.calendar import to_ns
+from trading.engine.sessions import trade_date
 from trading.models import AuditLog, Bar, Fill, Order, QuarantinedTick, Signal, Trade, TradingState
 
 _CHICAGO = ZoneInfo("America/Chicago")
@@ -57,16 +59,14 @@ def support_resistance_levels(symbol: str, at: datetime | None = None) -> list[d
     Sessions are CME trading days (17:00 CT open); "overnight" is the current session before the
     08:30 CT cash open. Same levels the support_resistance feature reads, drawn for the trader.
     """
-    from trading.live.account import trading_day
-
     last = Bar.objects.filter(symbol=symbol).order_by("-ts").first()
     if last is None:
         return []
-    today = trading_day(at or last.ts)
+    today = trade_date(to_ns(at or last.ts))
     since = last.ts - timedelta(days=4)  # enough to reach the previous session over a weekend
     days: dict = {}
     for bar in Bar.objects.filter(symbol=symbol, ts__gte=since).order_by("ts").only("ts", "high", "low", "close"):
-        days.setdefault(trading_day(bar.ts), []).append(bar)
+        days.setdefault(trade_date(to_ns(bar.ts)), []).append(bar)
     levels = []
     previous = max((d for d in days if d < today), default=None)
     if previous is not None:

@@ -11,6 +11,7 @@ from trading.jobs import backtests  # noqa: F401 - registers mia.backtest_run (d
 from trading.live import cycle, monitor
 from trading.models import Bar, Fill
 from trading.pnl import pnl_snapshot
+from trading.push import enabled as push_enabled
 from trading.push import push
 from trading.services import state_message
 
@@ -29,7 +30,8 @@ def on_bar(bar_id: int) -> int | None:
     signal = cycle.run_cycle(bar=bar)
     if signal is not None:
         push("signal", signal.as_message())
-    push("state", state_message(selectors.trading_state()))
+    if push_enabled():
+        push("state", state_message(selectors.trading_state()))
     return signal.pk if signal is not None else None
 
 
@@ -49,8 +51,13 @@ def on_fill(fill_id: int) -> int | None:
     if fill is None:
         log.warning("on_fill: fill %s not found; ignored", fill_id)
         return None
+    if push_enabled():
+        _push_fill(fill)
+    monitor.check_account(at=fill.ts, last_price=fill.price)
+    return fill.pk
+
+
+def _push_fill(fill: Fill) -> None:
     push("fill", {"id": fill.pk, "ts": fill.ts.isoformat(), "side": fill.side, "qty": fill.qty, "price": fill.price,
                   "role": fill.order.intent.role, "client_order_id": fill.order.client_order_id})
     push("pnl", pnl_snapshot(fill.order.intent.symbol, fill.price))
-    monitor.check_account(at=fill.ts, last_price=fill.price)
-    return fill.pk

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from mlfilter.ml.labels import BarrierConfig, triple_barrier_labels
-from trading.engine.features import OUTPUT_COLUMNS
+from trading.engine.decision import decide_frame
+from trading.engine.features import OUTPUT_COLUMNS, atr, compute_features, efficiency_ratio
 
 __all__ = ["DIRECTIONAL", "FEATURES", "INPUTS", "DatasetConfig", "build_dataset", "design_matrix", "signal_side"]
 
@@ -70,9 +71,6 @@ def build_dataset(bars: pd.DataFrame, *, features: pd.DataFrame | None = None, d
     ``features``/``decisions`` may be passed when already computed (the backtester has them); otherwise
     they come from ``compute_features`` (with ``options`` feeding dealers_bias) and ``decide_frame``.
     """
-    from trading.engine.decision import decide_frame
-    from trading.engine.features import atr, compute_features, efficiency_ratio
-
     cfg = config or DatasetConfig()
     tick = cfg.barrier.tick_size
     if features is None:

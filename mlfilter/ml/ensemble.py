@@ -25,6 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
 from mlfilter.ml.dataset import FEATURES, INPUTS, design_matrix
+from mlfilter.ml.validation import train_mask_before
 
 __all__ = ["MEMBERS", "Calibrator", "EnsembleConfig", "EnsembleModel"]
 
@@ -125,8 +126,6 @@ class EnsembleModel:
     def fit(self, x: np.ndarray, y: np.ndarray, t_signal: np.ndarray | None = None,
             t_outcome: np.ndarray | None = None) -> EnsembleModel:
         """Fit on rows in time order; ``t_signal``/``t_outcome`` (ns or datetimes) purge the inner split."""
-        from mlfilter.ml.validation import train_mask_before
-
         cfg = self.config
         z, y = design_matrix(x), np.asarray(y, dtype=np.int64)
         n = len(y)

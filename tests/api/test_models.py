@@ -1,17 +1,15 @@
-"""/api/v1/models/: ML model versions; an empty list until `mlfilter.models.ModelVersion` exists."""
+"""/api/v1/models/: ML model versions."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from django.utils import timezone
 
 import mlfilter.models as ml_models
-from tests.api.helpers import csv_header, csv_rows, csv_text, refused, token_client
+from tests.api.helpers import csv_header, csv_rows, refused, token_client
 
 URL = "/api/v1/models/"
-needs_model = pytest.mark.skipif(not hasattr(ml_models, "ModelVersion"), reason="ModelVersion has not landed yet")
 
 
 def _version(name: str, *, days_ago: int = 0, **fields):
@@ -27,14 +25,6 @@ def test_anonymous_visitors_are_refused(anon_client, db):
     assert refused(anon_client.get(URL))
 
 
-def test_an_empty_list_while_the_model_does_not_exist(viewer_client, monkeypatch):
-    monkeypatch.delattr(ml_models, "ModelVersion", raising=False)
-    body = viewer_client.get(URL, {"since": "2025-03-04"}).json()
-    assert body == {"count": 0, "next": None, "previous": None, "results": []}
-    assert csv_text(viewer_client.get(URL, {"format": "csv"})) == ""
-
-
-@needs_model
 def test_viewer_and_token_list_versions_newest_first(viewer_client, viewer):
     _version("m-old", days_ago=2)
     _version("m-new", metrics={"overall": {"auc": 0.61}})
@@ -43,7 +33,6 @@ def test_viewer_and_token_list_versions_newest_first(viewer_client, viewer):
     assert token_client(viewer).get(URL).json()["count"] == 2
 
 
-@needs_model
 def test_date_deployed_and_ordering_filters(viewer_client):
     _version("m-old", days_ago=3)
     _version("m-new", deployed=True)
@@ -54,7 +43,6 @@ def test_date_deployed_and_ordering_filters(viewer_client):
         "m-old", "m-new"]
 
 
-@needs_model
 def test_csv_has_every_column(viewer_client):
     _version("m-1", metrics={"overall": {"auc": 0.6}})
     header = csv_header(viewer_client.get(URL, {"format": "csv"}))

@@ -58,6 +58,7 @@ def test_sma_cross_outputs(tmp_path):
     assert equity[0] == "timestamp,equity_usd" and len(equity) == 13
     page = outs["r.html"].read_text()
     assert "Plotly.newPlot" in page and "<script src=" not in page  # plotly.js inline, no CDN
+    assert "<h2>Settings</h2>" in page and "risk.daily_loss_limit" in page  # the report states its settings
     assert not [p for p in outs["r.json"].parent.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -109,3 +110,34 @@ def test_exit_code_and_message_from_the_shell(tmp_path):
     assert proc.returncode != 0
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "cannot read" in lines[0]
+
+
+def _lean(*args: str) -> dict:
+    data = shared_data() / "es" / "es_1min_frontmonth_lean_DERIVED.csv"
+    return json.loads(backtest("--data", str(data), "--no-ml", "--end", "2013-10-11", *args))
+
+
+def test_a_backtest_runs_under_the_settings_edited_in_the_admin_without_any_flag():
+    from trading.models import RiskSettings, StrategyConfig
+
+    default = _lean()
+    assert default["settings"]["risk"]["max_position"] == 2 and default["trades"] > 0
+    risk = RiskSettings.load()
+    risk.max_position = risk.max_order_qty = 1
+    risk.save()
+    strategy = StrategyConfig.load()
+    strategy.buy, strategy.sell = 0.62, 0.38
+    strategy.save()
+    edited = _lean()
+    assert edited["settings"]["risk"]["max_position"] == 1 and edited["settings"]["confluence"]["buy"] == 0.62
+    assert (edited["trades"], edited["net_pnl_usd"]) != (default["trades"], default["net_pnl_usd"])
+
+
+def test_a_config_file_overrides_the_stored_settings(tmp_path):
+    config = tmp_path / "settings.json"
+    config.write_text(json.dumps({"risk": {"max_position": 1, "max_order_qty": 1}, "start_equity": 80000}))
+    summary = _lean("--config", str(config))
+    assert summary["settings"]["risk"]["max_position"] == 1 and summary["settings"]["start_equity"] == 80000
+    config.write_text(json.dumps({"risk": {"max_postion": 1}}))
+    with pytest.raises(CommandError, match="unknown risk setting"):
+        _lean("--config", str(config))

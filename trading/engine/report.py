@@ -69,11 +69,28 @@ def build_report(bars: pd.DataFrame, equity: pd.Series, trades: pd.DataFrame, su
     tfig = go.Figure(go.Table(header={"values": list(table.columns)},
                               cells={"values": [table[c].tolist() for c in table.columns]}))
     tfig.update_layout(title="Monthly", height=120 + 30 * len(table))
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
+    scalars = {k: v for k, v in summary.items() if not isinstance(v, dict | list)}
+    sections = "".join(f"<h2>{html.escape(name.title())}</h2>{_table(_flatten(summary[name]))}"
+                       for name in ("ml", "settings") if isinstance(summary.get(name), dict))
     return ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title></head><body>"
-            f"<h1>{html.escape(title)}</h1><table>{rows}</table>"
+            f"<h1>{html.escape(title)}</h1>{_table(scalars)}"
             + fig.to_html(full_html=False, include_plotlyjs=True)
-            + tfig.to_html(full_html=False, include_plotlyjs=False) + "</body></html>")
+            + tfig.to_html(full_html=False, include_plotlyjs=False) + sections + "</body></html>")
+
+
+def _flatten(value: object, prefix: str = "") -> dict[str, object]:
+    """``{"risk": {"max_position": 2}}`` -> ``{"risk.max_position": 2}`` (lists stay whole)."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    out: dict[str, object] = {}
+    for key, inner in value.items():
+        out.update(_flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _table(rows: Mapping[str, object]) -> str:
+    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
+    return f"<table>{body}</table>"
 
 
 def iso_utc(index: pd.DatetimeIndex | pd.Series) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from trading.engine.confluence import ConfluenceConfig
@@ -99,4 +99,8 @@ def _iso(value: datetime | int) -> str | int:
 
 
 def _when(value: str | int) -> datetime | int:
-    return datetime.fromisoformat(value) if isinstance(value, str) else int(value)
+    """A blackout bound: ISO-8601 (naive means UTC) or UTC ns."""
+    if not isinstance(value, str):
+        return int(value)
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.conf import settings
+from django.db.models import F, Sum
 
 from trading.engine import sessions
 from trading.engine.book import Book, DayStats
@@ -30,10 +31,10 @@ def trading_day(moment: datetime) -> date:
     return sessions.trade_date(to_ns(moment))
 
 
-def load_book(symbol: str | None = None) -> Book:
+def load_book(symbol: str | None = None, *, start_equity: float | None = None) -> Book:
     """The stored book, on the account equity as stored now (an edit of it moves the high-water mark too)."""
     symbol = symbol or settings.MIA_SYMBOL
-    start = RiskSettings.current().account_equity_usd
+    start = start_equity if start_equity is not None else RiskSettings.current().account_equity_usd
     row = Position.objects.filter(symbol=symbol).first()
     if row is None or not row.book:
         return Book(start_equity=start, instrument=ES)
@@ -67,8 +68,9 @@ def _save_day(book: Book, day: DayStats) -> None:
 
 
 def working_entry_qty() -> int:
+    """Contracts of entries sent and not yet filled."""
     working = Order.objects.filter(state__in=Order.WORKING, intent__role=OrderIntent.Role.ENTRY)
-    return sum(o.intent.qty - o.filled_qty for o in working.select_related("intent"))
+    return working.aggregate(qty=Sum(F("intent__qty") - F("filled_qty")))["qty"] or 0
 
 
 def trading_state() -> str:

@@ -67,6 +67,7 @@ class Desk:
         self.now_ns = now_ns or time.time_ns
         self.on_fill = on_fill
         self.book: Book = account.load_book(symbol)
+        self._saved: dict | None = None
 
     # -- commands -------------------------------------------------------------------------------------
     def handle(self, command: Command) -> str:
@@ -184,11 +185,18 @@ class Desk:
             fill_ids += self._settle(executions, cancelled)
         return fill_ids
 
-    @transaction.atomic
     def mark(self, bar: ClosedBar) -> None:
-        """Value the book at the bar's close (the risk checks read equity and drawdown there)."""
+        """Value the book at the bar's close (the risk checks read equity and drawdown there); written only
+        when that changed something (flat, most bars change nothing but the last price)."""
         self.book.mark(bar.close, to_ns(bar.ts))
+        state = {k: v for k, v in self.book.to_state().items() if k != "last_price"}
+        if state != self._saved:
+            with transaction.atomic():
+                self._save()
+
+    def _save(self) -> None:
         account.save_book(self.book, self.symbol)
+        self._saved = {k: v for k, v in self.book.to_state().items() if k != "last_price"}
 
     def _settle(self, executions: list[Execution], cancelled: list[str]) -> list[int]:
         for coid in cancelled:
@@ -232,7 +240,7 @@ class Desk:
         if closed is not None:
             self._record_trade(closed, intent)
             self.cancel_all(reason="position closed")
-        account.save_book(self.book, self.symbol)
+        self._save()
         fill_id = fill.pk
         if self.on_fill is not None:
             transaction.on_commit(lambda: self.on_fill(fill_id))

@@ -69,19 +69,15 @@ def bracket_of(entry: OrderIntent, book: Book, settings: RunSettings) -> Bracket
                    breakeven_done=state.get("breakeven_done", False))
 
 
-def _working_entry() -> bool:
-    return Order.objects.filter(state__in=Order.WORKING, intent__role=Role.ENTRY).exists()
-
-
 def apply(*, signal: Signal, bar: Bar, features: dict[str, float], settings: RunSettings) -> Decision:
     """Decide at the bar's close and persist the decision (inside the caller's transaction)."""
-    book = account.load_book(bar.symbol)
+    book = account.load_book(bar.symbol, start_equity=settings.start_equity)
     start = to_ns(bar.ts)
-    acct = book.account(price=bar.close, ts_ns=start, state=account.trading_state(),
-                        working_qty=account.working_entry_qty())
+    working_qty = account.working_entry_qty()
+    acct = book.account(price=bar.close, ts_ns=start, state=account.trading_state(), working_qty=working_qty)
     entry = open_entry(book, bar.symbol)
     bracket = bracket_of(entry, book, settings) if entry is not None else None
-    pending = _working_entry() or (book.qty != 0 and bracket is None)
+    pending = working_qty > 0 or (book.qty != 0 and bracket is None)
     if book.qty != 0 and bracket is None:
         log.warning("position %s without a managed bracket: no entries, no management", book.qty)
     closes = bar.ts.timestamp() + bar.interval_s

@@ -58,6 +58,7 @@ class BacktestRun(models.Model):
     @property
     def metrics(self) -> list[tuple[str, str]]:
         """The summary in the DESIGN §5 key order (a JSON column need not keep the order)."""
+        # Imported here: models load in every process at start-up, and the backtest package pulls in pandas.
         from trading.engine.backtest import SUMMARY_KEYS
 
         result = self.result or {}

@@ -5,22 +5,19 @@ Routes: trading/web/urls.py.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from mlfilter.models import ModelVersion
 from trading import health, selectors, services
-from trading.models import DailyStats, Fill, Order, OrderIntent, Position, Signal, Trade
+from trading.models import DailyStats, Fill, Order, Position, Signal, Trade
 from trading.web import filters
 from trading.web import serializers as api_serializers
-from trading.web.csv_export import ExportListView, csv_response
+from trading.web.csv_export import ExportListView
 
 
 class KillSwitchSerializer(serializers.Serializer):
@@ -145,65 +142,18 @@ class PositionListView(ExportListView):
     csv_name = "positions"
 
 
-def model_version_model() -> type[Model] | None:
-    """`mlfilter.models.ModelVersion`, or None while that model does not exist yet.
-
-    Looked up on each request, not at import, so `/api/v1/models/` starts listing versions as soon as
-    the model (and its migration) lands, with no change here.
-    """
-    from mlfilter import models as ml_models
-
-    return getattr(ml_models, "ModelVersion", None)
-
-
 @extend_schema(parameters=[SINCE_PARAMETER, UNTIL_PARAMETER])
 class ModelVersionListView(ExportListView):
     """ML filter model versions, newest first (every column of `mlfilter.models.ModelVersion`).
+    `since`/`until` bound `created_at`; `?ordering=` takes any of its date-time columns or `id`."""
 
-    An empty list until that model exists. `since`/`until` bound its `created_at` (or its first
-    date-time column); `?ordering=` takes any of its date-time columns or `id`.
-    """
-
+    queryset = ModelVersion.objects.all()
+    serializer_class = api_serializers.ModelVersionSerializer
+    filterset_class = filters.ModelVersionFilter
+    ordering_fields = ["id", *filters.time_fields(ModelVersion)]
+    ordering = ["-created_at"]
+    csv_columns = api_serializers.MODEL_VERSIONS_CSV
     csv_name = "models"
-
-    def get_queryset(self) -> QuerySet:
-        model = model_version_model()
-        if model is None:
-            return OrderIntent.objects.none()  # never listed: list() answers before using it
-        return model._default_manager.all()
-
-    def get_serializer_class(self) -> type[BaseSerializer]:
-        model = model_version_model()
-        return api_serializers.EmptySerializer if model is None else api_serializers.model_version_serializer(model)
-
-    @property
-    def filterset_class(self) -> type | None:  # type: ignore[override]
-        model = model_version_model()
-        return None if model is None else filters.model_version_filter(model)
-
-    @property
-    def ordering_fields(self) -> list[str]:  # type: ignore[override]
-        model = model_version_model()
-        return [] if model is None else ["id", *filters.time_fields(model)]
-
-    @property
-    def ordering(self) -> list[str]:  # type: ignore[override]
-        model = model_version_model()
-        times = filters.time_fields(model) if model is not None else []
-        return [f"-{times[0]}"] if times else ["-id"]
-
-    @property
-    def csv_columns(self) -> dict[str, str]:  # type: ignore[override]
-        model = model_version_model()
-        return {} if model is None else api_serializers.model_version_csv(model)
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
-        if model_version_model() is not None:
-            return super().list(request, *args, **kwargs)
-        if request.accepted_renderer.format == "csv":
-            return csv_response(iter(()), self.csv_name)
-        self.paginate_queryset([])
-        return self.get_paginated_response([])
 
 
 trade_list_view = login_not_required(TradeListView.as_view())

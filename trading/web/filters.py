@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from typing import Any
 
 import django_filters as filters
@@ -17,6 +16,7 @@ from django.db.models import Model, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema_field
 
+from mlfilter.models import ModelVersion
 from trading.models import DailyStats, Fill, Order, OrderIntent, Position, Side, Signal, Trade
 
 SINCE_HELP = "From this ISO-8601 date or date-time, inclusive (UTC when no offset is given)."
@@ -167,17 +167,9 @@ def time_fields(model: type[Model]) -> list[str]:
     return sorted(names, key=lambda name: name != "created_at")
 
 
-# Exact-match filters the ModelVersion list offers for those of these columns its model has.
-MODEL_VERSION_FIELDS = ("version", "trained_on", "deployed")
+class ModelVersionFilter(filters.FilterSet):
+    since, until = since_until("created_at")
 
-
-@cache
-def model_version_filter(model: type[Model]) -> type[filters.FilterSet]:
-    """`since`/`until` on the ModelVersion model's first date-time column (`created_at`), plus
-    `version`, `trained_on` and `deployed` when it has them. Built from the model, so a column
-    renamed there does not break the endpoint."""
-    times = time_fields(model)
-    declared: dict[str, Any] = dict(zip(("since", "until"), since_until(times[0]), strict=True)) if times else {}
-    names = {f.name for f in model._meta.concrete_fields}
-    meta = type("Meta", (), {"model": model, "fields": [n for n in MODEL_VERSION_FIELDS if n in names]})
-    return type("ModelVersionFilter", (filters.FilterSet,), {**declared, "Meta": meta})
+    class Meta:
+        model = ModelVersion
+        fields = ["since", "until", "version", "trained_on", "deployed"]

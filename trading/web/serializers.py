@@ -7,11 +7,9 @@ export and a backtest export load with the same code.
 
 from __future__ import annotations
 
-from functools import cache
-
-from django.db import models
 from rest_framework import serializers
 
+from mlfilter.models import ModelVersion
 from trading.engine.backtest.strategies import TRADE_COLUMNS
 from trading.models import DailyStats, Fill, Order, Position, Signal, Trade
 
@@ -104,17 +102,11 @@ class PositionSerializer(serializers.ModelSerializer):
 POSITIONS_CSV = _same(*PositionSerializer.Meta.fields)
 
 
-class EmptySerializer(serializers.Serializer):
-    """Stands in for the model-version rows until `mlfilter.models.ModelVersion` exists."""
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = "__all__"
 
 
-@cache
-def model_version_serializer(model: type[models.Model]) -> type[serializers.ModelSerializer]:
-    """A serializer of every column of the ModelVersion model, whatever columns it brings."""
-    meta = type("Meta", (), {"model": model, "fields": "__all__"})
-    return type("ModelVersionSerializer", (serializers.ModelSerializer,), {"Meta": meta})
-
-
-def model_version_csv(model: type[models.Model]) -> dict[str, str]:
-    """Its concrete columns, in declaration order (foreign keys as their id)."""
-    return {field.name: field.attname for field in model._meta.concrete_fields}
+# Every concrete column, in declaration order (foreign keys as their id).
+MODEL_VERSIONS_CSV = {field.name: field.attname for field in ModelVersion._meta.concrete_fields}

@@ -26,14 +26,21 @@ def strategy_names() -> list[str]:
     return sorted(STRATEGIES)
 
 
-def _result(bars: pd.DataFrame, run, config: BacktestConfig, elapsed: float) -> BacktestResult:
-    idx = pd.DatetimeIndex(bars.index)
-    equity = pd.Series(run.equity, index=idx, name="equity_usd")
+def make_result(index: pd.DatetimeIndex, trades: pd.DataFrame, equity: np.ndarray, *, start_equity: float,
+                elapsed_s: float, notes: dict | None = None) -> BacktestResult:
+    """Metrics and summary of a run from its trades and per-bar equity (``replay`` builds its own the same way)."""
+    idx = pd.DatetimeIndex(index)
+    curve = pd.Series(equity, index=idx, name="equity_usd")
     n_days = len(np.unique(session_days(idx))) if len(idx) else 0
-    metrics = compute_metrics(run.trades["pnl_usd"].to_numpy(), equity, config.start_equity, n_days=n_days)
-    return BacktestResult(trades=run.trades, equity=equity, metrics=metrics, bars=len(bars),
+    metrics = compute_metrics(trades["pnl_usd"].to_numpy(), curve, start_equity, n_days=n_days)
+    return BacktestResult(trades=trades, equity=curve, metrics=metrics, bars=len(idx),
                           start=idx[0] if len(idx) else None, end=idx[-1] if len(idx) else None,
-                          elapsed_s=elapsed, notes=run.notes)
+                          elapsed_s=elapsed_s, notes=notes or {})
+
+
+def _result(bars: pd.DataFrame, run, config: BacktestConfig, elapsed: float) -> BacktestResult:
+    return make_result(bars.index, run.trades, run.equity, start_equity=config.start_equity, elapsed_s=elapsed,
+                       notes=run.notes)
 
 
 def run_backtest(bars: pd.DataFrame, config: BacktestConfig | None = None, *,
@@ -92,5 +99,6 @@ def walk_forward(bars: pd.DataFrame, config: BacktestConfig, k: int, *,
         results.append(_result(part, run, config, time.perf_counter() - t0 + prep_share))
     return results
 
-__all__ = ["SUMMARY_KEYS", "BacktestConfig", "BacktestResult", "check_bars", "fold_bounds", "run_backtest",
-           "strategy_names", "walk_forward"]
+
+__all__ = ["SUMMARY_KEYS", "BacktestConfig", "BacktestResult", "check_bars", "fold_bounds", "make_result",
+           "run_backtest", "strategy_names", "walk_forward"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trading.engine.confluence import BATTLE_NAVALE  # one list of feature names, kept with the weights
+from trading.engine.confluence import BATTLE_NAVALE, ConfluenceConfig  # one list of names, kept with the weights
 from trading.engine.features import battle_navale as bn
 from trading.engine.features import elite
 from trading.engine.features.core import BarContext, atr, build_context
@@ -46,8 +46,6 @@ def compute_features(
     each bar is used). ``tick_size`` sets the volume-profile bucket. ``weights`` overrides the
     confluence weights (default ``ConfluenceConfig().weights``).
     """
-    from trading.engine.confluence import ConfluenceConfig
-
     w = ConfluenceConfig().weights if weights is None else ConfluenceConfig(weights=weights).weights
     if len(bars) == 0:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in OUTPUT_COLUMNS}, index=bars.index)
