@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 
-from trading.engine.calendar import to_ns
-from trading.engine.sessions import trade_date
+from trading.engine.limits import to_ns
+from trading.engine.tradedate import trade_date
 from trading.models import AuditLog, Bar, Fill, Order, QuarantinedTick, Signal, Trade, TradingState
 
 _CHICAGO = ZoneInfo("America/Chicago")

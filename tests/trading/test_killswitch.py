@@ -120,3 +120,22 @@ class TestDashboardPost:
         token = csrf_token(viewer_client)
         response = viewer_client.post("/killswitch/", {"action": "halt"}, HTTP_X_CSRFTOKEN=token)
         assert response.status_code == 403
+
+
+def test_the_kill_switch_command_loads_no_heavy_library(tmp_path):
+    """The emergency tool must start fast (`make bench`: killswitch_cli_s): nothing it needs pulls in
+    pandas, scikit-learn, XGBoost or plotly's figures, so a busy machine still answers in under 2 s."""
+    import subprocess
+    import sys
+
+    from tests.shared_data import REPO
+
+    code = ("import os, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'mia_site.settings'; import django; "
+            "django.setup(); from django.core.management import load_command_class; "
+            "load_command_class('trading', 'killswitch'); import trading.services, trading.selectors; "
+            "heavy = ('pandas', 'sklearn', 'xgboost', 'plotly.graph_objects', 'scipy'); "
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    env = {"PATH": "/usr/bin:/bin", "MIA_VAR_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert out.stdout.strip() == "[]"

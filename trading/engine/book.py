@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from trading.engine import sessions
+from trading.engine import tradedate as sessions
 from trading.engine.instrument import ES, Instrument
 from trading.engine.limits import AccountState, TradingState
 

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trading.engine import sessions, sizing
+from trading.engine import sizing
+from trading.engine import tradedate as sessions
 from trading.engine.calendar import CmeCalendar
 from trading.engine.instrument import ES, Instrument
 from trading.engine.orders import Bracket, BracketPolicy
