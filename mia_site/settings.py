@@ -34,6 +34,11 @@ if len(SECRET_KEY) < 32:
 
 ALLOWED_HOSTS = env_list("MIA_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("MIA_CSRF_TRUSTED_ORIGINS", [])
+MIA_PORT = env_int("MIA_PORT", 8000, minimum=1, maximum=65535)
+# Websocket origins: scheme, host and port must all match one of these. By default the pages' own
+# origins: each allowed host on the served port (http), or on 443 (https) behind TLS (MIA_SECURE=1).
+MIA_ALLOWED_ORIGINS = env_list("MIA_ALLOWED_ORIGINS", [
+    f"https://{host}" if SECURE else f"http://{host}:{MIA_PORT}" for host in ALLOWED_HOSTS if host != "*"])
 
 # What the gateway connects to. Paper is the default: live trading must be asked for by name.
 MIA_FEED = env_choice("MIA_FEED", "sim", ("sim", "replay", "ibkr", "dtc"))
@@ -74,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "trading.web.middleware.RoleRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -22,6 +22,9 @@ from trading.push import push
 
 log = logging.getLogger(__name__)
 NEUTRAL = 0.5
+# A chain with fewer contracts than this share of the previous valid snapshot of the same underlying
+# (from the same source) is taken for a partial download, not a market that lost half its strikes.
+MIN_SHARE_OF_PREVIOUS = 0.5
 
 
 def snapshots_dir() -> Path:
@@ -85,6 +88,10 @@ def record_snapshot(*, result: SnapshotResult, source: str, simulated: bool, cha
     fields = _fields(result)
     if not fields["valid"] and not fields["errors"]:
         fields["errors"] = ["chain did not analyse to a valid snapshot"]
+    shrunk = _shrunk(result, source)
+    if fields["valid"] and shrunk:
+        fields.update(valid=False, errors=[*fields["errors"], shrunk], gamma_flip=None, call_wall=None, put_wall=None,
+                      dealer_bias_score=NEUTRAL, bias_components={}, profile=[], cycles={})
     es_basis = None
     if es_price is not None and result.underlying == selectors.BIAS_UNDERLYING and fields["spot"]:
         es_basis = round(float(es_price) - float(fields["spot"]), 4)
@@ -104,6 +111,17 @@ def record_snapshot(*, result: SnapshotResult, source: str, simulated: bool, cha
     pk = row.pk
     transaction.on_commit(lambda: publish_snapshot(snapshot_id=pk))
     return row
+
+
+def _shrunk(result: SnapshotResult, source: str) -> str | None:
+    """Why a chain looks partial next to the previous valid snapshot of the same underlying, or None."""
+    previous = (OptionsSnapshot.objects.filter(underlying=result.underlying, source=source, valid=True,
+                                               asof__lt=result.asof).order_by("-asof")
+                .values_list("contracts", "asof").first())
+    if previous is None or not previous[0] or result.contracts >= MIN_SHARE_OF_PREVIOUS * previous[0]:
+        return None
+    return (f"{result.contracts} contracts, fewer than half of the {previous[0]} in the previous snapshot "
+            f"({previous[1]:%Y-%m-%d %H:%M}): a partial chain, stored invalid")
 
 
 def publish_snapshot(*, snapshot_id: int) -> None:

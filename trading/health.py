@@ -1,4 +1,5 @@
-"""System health for `/healthz` and the dashboard strip: db, redis, workers, gateway, feed age.
+"""System health for `/healthz` and the dashboard strip: db, redis, each queue's consumers, gateway, feed age,
+the age of the last trading cycle.
 
 No secrets: names, flags and ages only.
 """
@@ -13,10 +14,12 @@ from django.db import connection
 
 from mia_site.celery import app
 from mia_site.redis import redis_client
+from trading.models import Signal
 
 WORKERS_CACHE_KEY = "mia:health:workers"
 HEARTBEAT_KEY = "mia:gateway"  # written by the gateway every second (trading.live.gateway)
 FEED_STALE_S = 30.0
+GATEWAY_ALIVE_S = 15.0
 
 
 def _db() -> dict[str, Any]:
@@ -28,18 +31,35 @@ def _db() -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+QUEUES = ("trading", "options", "ml", "default")
+
+
 def _workers(client: Any, *, ping: bool = True) -> dict[str, Any]:
-    """Ask the workers to answer a ping; the answer is cached 10 s so health stays cheap."""
+    """Which worker consumes which queue (one broadcast, cached 10 s so health stays cheap).
+
+    A queue nobody consumes is red: with no ``trading`` consumer no bar gets its cycle, whatever else
+    is up. Page loads (``ping=False``) use the last cached answer.
+    """
     cached = client.get(WORKERS_CACHE_KEY)
     if cached:
         return json.loads(cached)
     if not ping:
-        return {"ok": False, "names": [], "unknown": True}
-    replies = app.control.ping(timeout=0.5) or []
-    names = sorted(name for reply in replies for name in reply)
-    result = {"ok": bool(names), "names": names}
+        return {"ok": False, "names": [], "unknown": True, "queues": {}}
+    replies = app.control.inspect(timeout=0.5).active_queues() or {}
+    consumers = {queue: sorted(name for name, queues in replies.items() if any(q.get("name") == queue
+                                                                              for q in queues))
+                 for queue in QUEUES}
+    result = {"ok": all(consumers.values()), "names": sorted(replies), "missing": [q for q, c in consumers.items()
+                                                                                   if not c],
+              "queues": consumers}
     client.set(WORKERS_CACHE_KEY, json.dumps(result), ex=10)
     return result
+
+
+def _last_cycle_age() -> float | None:
+    """Seconds since the newest trading cycle stored its Signal (wall time)."""
+    newest = Signal.objects.order_by("-created_at").values_list("created_at", flat=True).first()
+    return round(time.time() - newest.timestamp(), 1) if newest else None
 
 
 def gateway_beat() -> dict[str, Any]:
@@ -69,8 +89,9 @@ def report(*, ping_workers: bool = True) -> dict[str, Any]:
             beat = client.get(HEARTBEAT_KEY)
             if beat:
                 data = json.loads(beat)
-                gateway = {"ok": time.time() - data["at"] < 15, "feed": data["feed"], "broker": data["broker"],
-                           "broker_ok": time.time() - data["at"] < 15,
+                alive = time.time() - data["at"] < GATEWAY_ALIVE_S
+                gateway = {"ok": alive, "feed": data["feed"], "broker": data["broker"], "broker_ok": alive,
+                           "age_s": round(time.time() - data["at"], 1),
                            "simulated": data["simulated"], "quarantined": data["quarantined"],
                            "last_price": data["last_price"]}
                 if data.get("last_tick_wall"):
@@ -80,6 +101,10 @@ def report(*, ping_workers: bool = True) -> dict[str, Any]:
             result.setdefault("workers", {"ok": False})
     result["gateway"] = gateway
     result["feed_age_s"] = feed_age
+    try:
+        result["last_cycle_age_s"] = _last_cycle_age()
+    except Exception:  # noqa: BLE001 - the db part above already says what is wrong
+        result["last_cycle_age_s"] = None
     feed_ok = feed_age is not None and feed_age < FEED_STALE_S
     parts_ok = all(result[k]["ok"] for k in ("db", "redis", "workers", "gateway"))
     result["status"] = "ok" if parts_ok and feed_ok else ("down" if not result["db"]["ok"] else "degraded")

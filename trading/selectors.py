@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from trading.engine.limits import to_ns
 from trading.engine.tradedate import trade_date
-from trading.models import AuditLog, Bar, Fill, Order, QuarantinedTick, Signal, Trade, TradingState
+from trading.models import AuditLog, Bar, Fill, Order, OrderCommand, QuarantinedTick, Signal, Trade, TradingState
 
 _CHICAGO = ZoneInfo("America/Chicago")
 
@@ -21,6 +21,11 @@ def trading_state() -> TradingState:
         return TradingState(pk=TradingState.SINGLETON_ID, state=TradingState.State.HALTED,
                             reason="not initialised: run `make run` or `manage.py mia_setup`")
     return row
+
+
+def pending_commands(limit: int = 20) -> QuerySet[OrderCommand]:
+    """Commands committed for the gateway and not confirmed by it yet, oldest first."""
+    return OrderCommand.objects.filter(acked_at__isnull=True).order_by("created_at")[:limit]
 
 
 def recent_bars(symbol: str, limit: int = 300) -> list[Bar]:

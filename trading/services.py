@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from mia_site.redis import redis_client
 from trading import roles
 from trading.engine.bars import ClosedBar
 from trading.live import order_stream
 from trading.live.commands import Action
-from trading.models import AuditLog, Bar, QuarantinedTick, TradingState
+from trading.models import AuditLog, Bar, OrderCommand, QuarantinedTick, TradingState
 from trading.push import push
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,18 @@ def set_trading_state(*, to: str, actor: Actor, reason: str) -> TradingState:
     row, _ = TradingState.objects.select_for_update().get_or_create(pk=TradingState.SINGLETON_ID)
     if not can_set_state(actor, to, row.state):
         raise PermissionDenied(f"{actor.name} may not set the trading state from {row.state} to {to}")
-    before = {"state": row.state, "reason": row.reason}
-    row.state, row.reason, row.changed_by = to, reason.strip()[:500], actor.name
-    row.save()
-    AuditLog.objects.create(user=actor.user, actor=actor.name, action=f"trading_state.{to.lower()}",
-                            reason=reason.strip()[:500], before=before,
-                            after={"state": row.state, "reason": row.reason})
+    before = {"state": row.state, "reason": row.reason, "changed_by": row.changed_by}
+    if row.state == to:
+        # Already there: the first reason and actor stay (they say why trading stopped); the new one
+        # is added to the audit trail.
+        action = f"trading_state.{to.lower()}.again"
+    else:
+        action = f"trading_state.{to.lower()}"
+        row.state, row.reason, row.changed_by = to, reason.strip()[:500], actor.name
+        row.save()
+    AuditLog.objects.create(user=actor.user, actor=actor.name, action=action, reason=reason.strip()[:500],
+                            before=before, after={"state": row.state, "reason": row.reason,
+                                                  "changed_by": row.changed_by})
     payload = state_message(row)
     transaction.on_commit(lambda: _publish_state(payload))
     if to in (State.HALTED, State.REDUCING):
@@ -93,8 +100,12 @@ def kill_switch(*, action: str, actor: Actor, reason: str) -> TradingState:
 
 
 def state_message(row: TradingState) -> dict[str, Any]:
+    """The state as the dashboard shows it, with the commands the gateway has not confirmed yet."""
+    now = timezone.now()
+    pending = [{"id": c.pk, "action": c.action, "age_s": round((now - c.created_at).total_seconds(), 1)}
+               for c in OrderCommand.objects.filter(acked_at__isnull=True).order_by("created_at")[:10]]
     return {"state": row.state, "reason": row.reason, "changed_by": row.changed_by,
-            "changed_at": row.changed_at.isoformat() if row.changed_at else None}
+            "changed_at": row.changed_at.isoformat() if row.changed_at else None, "pending": pending}
 
 
 def _publish_state(payload: dict[str, Any]) -> None:

@@ -40,7 +40,7 @@ def health_check() -> str:
     """Every minute (beat): compute health, push it, and halt if the feed or broker is lost."""
     report = health.report()
     push("health", report)
-    monitor.check_connections(feed_age_s=report["feed_age_s"], gateway_alive=report["gateway"].get("ok", False))
+    monitor.check_connections()
     return report["status"]
 
 

@@ -88,10 +88,12 @@ def parse_cboe(path: str | os.PathLike[str]) -> ParseResult:
 
 
 def parse_cboe_text(text: str) -> ParseResult:
-    """Parse the text of a CBOE chain download; raises :class:`ChainFileError` if it is not one."""
+    """Parse the text of a CBOE chain download; raises :class:`ChainFileError` if it is not one, or if
+    it was cut short (see ``_check_complete``)."""
+    _check_last_row(text)
     fast = _parse_fast(text)
     if fast is not None:
-        return fast
+        return _check_complete(fast)
     lines = text.splitlines()
     i = 0
     while i < len(lines) and _is_blank(lines[i]):
@@ -104,7 +106,42 @@ def parse_cboe_text(text: str) -> ParseResult:
     asof = _parse_date(_fields(lines[i + 1]), i + 2)
     _check_header(_fields(lines[i + 2]), i + 3)
     cols, rejected = _read_body(lines, i + 3)
-    return _result(name, spot, asof, cols, rejected)
+    return _check_complete(_result(name, spot, asof, cols, rejected))
+
+
+def _check_last_row(text: str) -> None:
+    """A file that stops in the middle of a data row was cut short (a partial download or save)."""
+    stripped = text.rstrip("\r\n")
+    if not stripped or text != stripped or "\n" not in stripped:
+        return  # ends with a line break, or has no body at all: nothing cut mid-row
+    last = stripped.rsplit("\n", 1)[1]
+    if _is_blank(last):
+        return
+    fields = len(next(csv.reader([last]), []))
+    if fields < N_FIELDS:
+        raise ChainFileError(stripped.count("\n") + 1, f"the file ends in the middle of a row ({fields} of "
+                                                        f"{N_FIELDS} fields): it was cut short")
+
+
+def _check_complete(result: ParseResult) -> ParseResult:
+    """A chain lists every expiry's strikes in ascending order around the spot, so a file cut at a line
+    break ends inside an expiry whose strikes stop below the spot while the file's other expiries reach
+    past it (every expiry of every real file here straddles the spot: PROVENANCE §2 and §11). Such a
+    chain is refused rather than analysed as if complete: its walls, flip and bias would be wrong and
+    would feed the confluence score."""
+    contracts = result.chain.contracts
+    if contracts.empty:
+        return result
+    last_line = int(contracts["line"].max())
+    last_expiry = contracts.loc[contracts["line"] == last_line, "expiry"].iloc[0]
+    in_last = contracts["expiry"] == last_expiry
+    top = float(contracts.loc[in_last, "strike"].max())
+    others_reach = bool((~in_last).any()) and float(contracts.loc[~in_last, "strike"].max()) >= result.chain.spot
+    if top < result.chain.spot and others_reach:
+        day = pd.Timestamp(last_expiry).strftime("%Y-%m-%d")
+        raise ChainFileError(last_line, f"the last expiry ({day}) stops at strike {top:g}, below the spot "
+                                        f"{result.chain.spot:g}: the file was cut short")
+    return result
 
 
 def _result(

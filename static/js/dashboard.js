@@ -139,6 +139,11 @@
     box.dataset.state = d.state;
     el("state-value").textContent = d.state;
     box.querySelector(".state-reason").textContent = d.reason + (d.changed_by ? " — " + d.changed_by : "");
+    const pending = el("state-pending");
+    if (pending && d.pending) {
+      pending.replaceChildren(...d.pending.map((c) =>
+        listItem(`${c.action} queued, not yet confirmed by the gateway (${Math.round(c.age_s)} s)`)));
+    }
   }
 
   function mark(id, ok, text) {

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+
+import pytest
 
 from tests.api.factories import T0, TradeFactory
 from tests.api.helpers import csv_header, csv_rows, refused, token_client
@@ -112,3 +115,11 @@ def test_csv_ignores_pagination_and_keeps_filters_and_ordering(viewer_client):
 def test_an_empty_csv_still_has_its_header(viewer_client, db):
     response = viewer_client.get(URL, {"format": "csv"})
     assert csv_header(response) == CONTRACT
+
+
+@pytest.mark.parametrize("raw", ["since=%", "since=%ZZ", "until=%25s%25d", "since=100%"])
+def test_a_malformed_filter_value_is_a_400_with_a_message_never_a_500(viewer_client, raw):
+    # The raw query string, as a browser or curl sends it (the test client would percent-encode "%").
+    response = viewer_client.get("/api/v1/trades/", QUERY_STRING=raw)
+    assert response.status_code == 400
+    assert "ISO-8601" in json.dumps(response.json())

@@ -120,3 +120,19 @@ def test_reference_file_header_values():
     assert chain.underlying == "NDX" and chain.spot == pytest.approx(14694.3506)
     assert chain.asof == dt.datetime(2022, 2, 6, 1, 26, tzinfo=dt.UTC)  # 8:26 PM EST
     assert len(chain) == 2 * 9193
+
+
+@pytest.mark.parametrize("lines", [1385, 3000, 9000])
+def test_a_chain_cut_at_a_line_break_is_refused_with_the_reason(tmp_path, lines):
+    text = data_file("options/spx_quotedata_2022-07-12_nickkxsper.csv").read_text().splitlines()[:lines]
+    with pytest.raises(ChainFileError, match="cut short") as exc:
+        parse_cboe(_write(tmp_path, text))
+    assert exc.value.line == lines and "below the spot" in str(exc.value)
+
+
+def test_a_chain_cut_in_the_middle_of_a_row_is_refused(tmp_path):
+    raw = data_file("options/spx_quotedata_2022-07-12_nickkxsper.csv").read_bytes()[:500_000]
+    path = tmp_path / "cut.csv"
+    path.write_bytes(raw)
+    with pytest.raises(ChainFileError, match="ends in the middle of a row"):
+        parse_cboe(path)

@@ -103,3 +103,18 @@ def test_a_failed_insert_removes_the_parquet_file(db, options_env, monkeypatch):
     with pytest.raises(RuntimeError):
         services.record_snapshot(result=result, source="synthetic", simulated=True, chain=chain)
     assert list((options_env / "options_snapshots").glob("*")) == []
+
+
+def test_a_chain_far_smaller_than_the_previous_one_is_stored_invalid_and_neutral(db, pushes, options_env,
+                                                                               django_capture_on_commit_callbacks):
+    chain, result = spx_result(es_price=5815.0)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_snapshot(result=result, source="synthetic", simulated=True, chain=chain)
+    later = dt.timedelta(minutes=5)
+    part = Chain(underlying=chain.underlying, spot=chain.spot, asof=chain.asof + later,
+                 contracts=chain.contracts.iloc[: len(chain.contracts) // 3])
+    with django_capture_on_commit_callbacks(execute=True):
+        row = services.record_snapshot(result=analyze(part), source="synthetic", simulated=True, chain=part)
+    assert not row.valid and row.dealer_bias_score == 0.5 and row.gamma_flip is None
+    assert any("fewer than half" in e for e in row.errors)
+    assert selectors.bias_at(chain.asof + later) is None  # the partial chain leaves the bias neutral

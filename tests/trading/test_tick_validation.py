@@ -41,14 +41,36 @@ def test_equal_timestamps_are_normal_but_a_repeated_sequence_is_a_duplicate():
     assert _ok(v, seq=2) == t.DUPLICATE
 
 
-def test_a_jump_outside_the_band_is_quarantined_until_the_market_confirms_it():
-    v = TickValidator(band_pct=1.0, reanchor_after_n=3)
+def _quoted(price: float) -> dict:
+    return {"price": price, "bid": price - 0.25, "ask": price, "size": 20.0}
+
+
+def test_a_jump_outside_the_band_is_quarantined_until_the_quote_and_volume_confirm_it():
+    v = TickValidator(band_pct=1.0, reanchor_after_n=3, reanchor_volume=50.0)
     assert _ok(v, price=4800.0) is None
-    assert _ok(v, ts_ns=11 * S, price=5000.0) == t.JUMP
+    assert _ok(v, ts_ns=11 * S, **_quoted(5000.0)) == t.JUMP
     assert _ok(v, ts_ns=12 * S, price=4800.25) is None  # the bad print did not move the reference
-    assert _ok(v, ts_ns=13 * S, price=5000.0) == t.JUMP
-    assert _ok(v, ts_ns=14 * S, price=5000.25) == t.JUMP
-    assert _ok(v, ts_ns=15 * S, price=5000.0) is None  # third agreeing print: a real move
+    assert _ok(v, ts_ns=13 * S, **_quoted(5000.0)) == t.JUMP
+    assert _ok(v, ts_ns=14 * S, **_quoted(5000.25)) == t.JUMP
+    assert _ok(v, ts_ns=15 * S, **_quoted(5000.0)) is None  # third agreeing print, 60 lots, book moved
+
+
+def test_agreeing_prints_without_the_quote_or_the_volume_do_not_move_the_band():
+    stale_book = TickValidator(band_pct=1.0, reanchor_after_n=3)
+    assert _ok(stale_book, price=4800.0) is None
+    for i in range(10):  # the prints jumped, the book stayed at 4800: a bad print run, not a market
+        assert _ok(stale_book, ts_ns=(11 + i) * S, price=5000.0, bid=4799.75, ask=4800.0, size=20.0) == t.JUMP
+    no_volume = TickValidator(band_pct=1.0, reanchor_after_n=3, reanchor_volume=50.0)
+    assert _ok(no_volume, price=4800.0) is None
+    for i in range(5):  # odd lots: 5 contracts in all
+        assert _ok(no_volume, ts_ns=(11 + i) * S, price=5000.0, bid=4999.75, ask=5000.0, size=1.0) == t.JUMP
+
+
+def test_a_sustained_50_percent_jump_is_never_accepted_by_prints():
+    v = TickValidator(band_pct=2.0)
+    assert _ok(v, price=4800.0) is None
+    for i in range(200):
+        assert _ok(v, ts_ns=(11 + i) * S, **_quoted(7200.0)) == t.JUMP
 
 
 def test_a_session_gap_reanchors_the_band():

@@ -69,6 +69,19 @@ class CmeCalendar:
             return self._closes[i]
         return None
 
+    def open_seconds(self, start_ns: int, end_ns: int) -> float:
+        """Seconds the market was open between two instants (a weekend or the daily break counts 0)."""
+        if end_ns <= start_ns:
+            return 0.0
+        self._cover(start_ns)
+        self._cover(end_ns)
+        total = 0
+        i = max(0, bisect_right(self._opens, start_ns) - 1)
+        while i < len(self._opens) and self._opens[i] < end_ns:
+            total += max(0, min(end_ns, self._closes[i]) - max(start_ns, self._opens[i]))
+            i += 1
+        return total / NS_PER_S
+
     def session_closes(self, ts_ns: np.ndarray) -> np.ndarray:
         """``session_close`` for many instants at once (0 where the market is closed), for backtests."""
         ts = np.asarray(ts_ns, dtype=np.int64)

@@ -48,22 +48,37 @@ class TickValidator:
     """Stateful tick checks: price sanity, the tick grid, the quote, time order and a jump band.
 
     Equal timestamps are legal (ES prints many trades in one millisecond); a repeated sequence
-    number is a duplicate. The jump band compares with the last good price; after a pause longer
-    than `reanchor_after_s` (a session break) or `reanchor_after_n` consecutive jumps that agree
-    with each other, the new level is accepted, so a real gap does not blind the feed forever.
+    number is a duplicate. The jump band compares with the last good price. A print outside it is
+    quarantined until the new level is confirmed, or until a pause longer than `reanchor_after_s`
+    (a session break) re-anchors the band, so a real gap does not blind the feed forever. Confirmed
+    means all three of:
+
+    * `reanchor_after_n` consecutive out-of-band prints that agree with each other (within the band);
+    * the quote moved with them: at least half of those prints carry a bid/ask whose mid is within the
+      band of the new level (a bad print rarely drags the book along; prints without a quote cannot
+      confirm, so a quote-less feed re-anchors only after a pause);
+    * volume: together they traded at least `reanchor_volume` contracts (a trickle of odd lots is not
+      a market).
+
+    A move of more than `hard_band_pct` (20 %, the CME's last circuit breaker) from the last good
+    price is never confirmed by prints at all, only by a pause.
     """
 
     def __init__(self, *, tick_size: float = 0.25, band_pct: float = 2.0, reanchor_after_s: float = 900.0,
-                 reanchor_after_n: int = 20) -> None:
+                 reanchor_after_n: int = 20, reanchor_volume: float = 50.0, hard_band_pct: float = 20.0) -> None:
         self.inv_tick = 1.0 / tick_size
         self.band = band_pct / 100.0
+        self.hard_band = hard_band_pct / 100.0
         self.reanchor_after_ns = int(reanchor_after_s * NS_PER_S)
         self.reanchor_after_n = reanchor_after_n
+        self.reanchor_volume = reanchor_volume
         self.last_ts = -1
         self.last_price = 0.0
         self.last_seq = -1
         self._jumps = 0
         self._jump_price = 0.0
+        self._jump_volume = 0.0
+        self._jump_quoted = 0
 
     def check(self, tick: Tick) -> str | None:
         """The reason the tick is bad, or None (and the validator's state advances)."""
@@ -89,7 +104,7 @@ class TickValidator:
             return OUT_OF_ORDER
         last = self.last_price
         in_gap = ts - self.last_ts >= self.reanchor_after_ns
-        if last > 0.0 and abs(price - last) > self.band * last and not in_gap and not self._confirm_jump(price):
+        if last > 0.0 and abs(price - last) > self.band * last and not in_gap and not self._confirm_jump(tick):
             return JUMP
         self._jumps = 0
         self.last_ts = ts
@@ -98,13 +113,22 @@ class TickValidator:
             self.last_seq = tick.seq
         return None
 
-    def _confirm_jump(self, price: float) -> bool:
-        """Count consecutive out-of-band prints near each other; enough of them are a real move."""
+    def _confirm_jump(self, tick: Tick) -> bool:
+        """Whether this out-of-band print completes the confirmation of a new level (class docstring)."""
+        price = tick.price
+        if abs(price - self.last_price) > self.hard_band * self.last_price:
+            self._jumps = 0
+            return False
         if self._jumps and abs(price - self._jump_price) <= self.band * self._jump_price:
             self._jumps += 1
+            self._jump_volume += tick.size
         else:
-            self._jumps, self._jump_price = 1, price
-        return self._jumps >= self.reanchor_after_n
+            self._jumps, self._jump_price, self._jump_volume, self._jump_quoted = 1, price, tick.size, 0
+        bid, ask = tick.bid, tick.ask
+        if bid is not None and ask is not None and abs((bid + ask) / 2.0 - price) <= self.band * price:
+            self._jump_quoted += 1
+        return (self._jumps >= self.reanchor_after_n and self._jump_volume >= self.reanchor_volume
+                and 2 * self._jump_quoted >= self._jumps)
 
 
 def classify_side(tick: Tick, last_price: float, last_side: int) -> int:

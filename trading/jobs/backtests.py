@@ -78,10 +78,14 @@ def parse_bound(text: str | None, tz: str | None, *, end: bool) -> tuple[pd.Time
     return (ts + pd.Timedelta(days=1) if date_only else ts).tz_convert("UTC"), date_only
 
 
+REJECTED_SHOWN = 100  # rows listed in the JSON's `rejected` (`rejected_rows` counts them all)
+
+
 @dataclass
 class Window:
     bars: pd.DataFrame
     rejected_rows: int
+    rejected: list[dict[str, Any]]
 
 
 def load_window(path: Path, *, fmt: str = "auto", tz: str | None = None, start: str | None = None,
@@ -101,7 +105,13 @@ def load_window(path: Path, *, fmt: str = "auto", tz: str | None = None, start: 
     if bars.empty:
         where = " in the given date range" if lo is not None or hi is not None else ""
         raise BacktestInputError(f"no bars to backtest in {Path(path).name}{where}")
-    return Window(bars=bars, rejected_rows=len(loaded.rejected))
+    return Window(bars=bars, rejected_rows=len(loaded.rejected), rejected=rejected_list(
+        [(r.line, r.reason) for r in loaded.rejected]))
+
+
+def rejected_list(rows: list[tuple[int, str]]) -> list[dict[str, Any]]:
+    """The first ``REJECTED_SHOWN`` refused rows as ``{"line", "reason"}``, for the JSON."""
+    return [{"line": line, "reason": reason} for line, reason in rows[:REJECTED_SHOWN]]
 
 
 def settings_for(*, config_file: Path | None = None) -> RunSettings:
@@ -295,6 +305,7 @@ def _run(run: BacktestRun) -> dict[str, Any]:
     _update(run.pk, progress=SIM_SPAN[0], message=f"running {config.strategy} over {len(bars):,} bars")
     result = run_backtest(bars, config, progress=ProgressReporter(run.pk, len(bars)))
     summary = result.summary(rejected_rows=window.rejected_rows)
+    summary["rejected"] = window.rejected
     summary["settings"], summary["ml"] = settings.to_dict(), choice.describe()
     _update(run.pk, progress=SIM_SPAN[1], message="writing the report")
     out = run_dir(run)

@@ -43,7 +43,7 @@ from trading.engine.loaders import BarFileError, load_bars
 from trading.engine.report import equity_csv, trades_csv
 from trading.engine.settings import RunSettings
 from trading.engine.tickfile import TickFileError, read_ticks
-from trading.jobs.backtests import BacktestInputError, one_line, settings_for
+from trading.jobs.backtests import BacktestInputError, one_line, rejected_list, settings_for
 from trading.live import clock, runtime
 from trading.models import Fill, Order, OrderCommand, Trade
 from trading.tasks import on_bar, on_fill
@@ -173,6 +173,7 @@ def run_child(scratch: Path, *, data: Path, fmt: str, tz: str | None) -> None:
     result = make_result(index, trades, [eq for _, eq in marks], start_equity=run_settings.start_equity,
                          elapsed_s=elapsed)
     summary = result.summary(rejected_rows=len(feed.rejected))
+    summary["rejected"] = rejected_list(feed.rejected)
     summary["settings"], summary["ml"] = config.run_settings().to_dict(), ml["choice"]
     summary["replay"] = {"feed": feed.kind, "ticks": stats.ticks, "bars": stats.bars,
                          "quarantined": stats.quarantined, "commands": OrderCommand.objects.count(),

@@ -23,11 +23,12 @@ from mlfilter import inference
 from options.selectors import bias_at
 from trading import config
 from trading.engine import regime as rg
+from trading.engine.calendar import to_ns
 from trading.engine.confluence import ConfluenceConfig
 from trading.engine.decision import SignalDecision, decide
 from trading.engine.incremental import FeatureEngine
-from trading.live import execution
-from trading.models import Bar, Signal
+from trading.live import clock, execution
+from trading.models import AuditLog, Bar, Signal
 
 log = logging.getLogger(__name__)
 WARMUP_BARS = 3000
@@ -119,6 +120,14 @@ def _reasons(decision: SignalDecision, confidence: float | None, passed: bool | 
     return reasons
 
 
+def _lateness_s(bar: Bar) -> float | None:
+    """Feed time since the bar closed (None when the feed time is unknown)."""
+    newest = clock.current().newest_ns()
+    if newest is None:
+        return None
+    return (newest - to_ns(bar.ts)) / 1e9 - bar.interval_s
+
+
 def run_cycle(*, bar: Bar) -> Signal | None:
     """Decide on `bar`: store its Signal and carry out the decision, in one transaction.
 
@@ -130,13 +139,21 @@ def run_cycle(*, bar: Bar) -> Signal | None:
     settings = config.run_settings()
     decision, features = evaluate(bar, settings.confluence)
     confidence, version, passed = _ml_filter(decision, features)
+    reasons = _reasons(decision, confidence, passed)
+    late = _lateness_s(bar)
+    if late is not None and late > settings.risk.stale_data_seconds:
+        reasons.append(f"late: this cycle ran {late:.0f} s after the bar closed (the queue was unreachable); "
+                       "no entry on stale data, exits and stop management carried out")
     try:
         with transaction.atomic():
             signal = Signal.objects.create(
                 bar=bar, symbol=bar.symbol, ts=bar.ts, features=decision.features, confluence=decision.confluence,
                 label=decision.label, direction=decision.direction, regime=decision.regime,
-                strategy=decision.strategy, reasons=_reasons(decision, confidence, passed), ml_confidence=confidence,
+                strategy=decision.strategy, reasons=reasons, ml_confidence=confidence,
                 model_version=version, ml_passed=passed)
+            if late is not None and late > settings.risk.stale_data_seconds:
+                AuditLog.objects.create(actor="trading-cycle", action="cycle.late", reason=reasons[-1][:500],
+                                        after={"bar": bar.ts.isoformat(), "late_s": round(late, 1)})
             execution.apply(signal=signal, bar=bar, features=features, settings=settings)
     except IntegrityError:
         return None

@@ -243,9 +243,16 @@ class Desk:
         self._save()
         fill_id = fill.pk
         if self.on_fill is not None:
-            transaction.on_commit(lambda: self.on_fill(fill_id))
+            transaction.on_commit(lambda: self._follow_up(fill_id))
         self._push(order)
         return fill_id
+
+    def _follow_up(self, fill_id: int) -> None:
+        """The fill is committed; its follow-up (dashboard, error-rate check) is best effort."""
+        try:
+            self.on_fill(fill_id)
+        except Exception as exc:  # noqa: BLE001 - the fill is in the database whatever happens here
+            log.warning("fill %s recorded, but its follow-up could not be queued: %s", fill_id, exc)
 
     def _unexpected_fill(self, order: Order, ex: Execution) -> None:
         reason = f"unexpected fill on {order.state} order {order.client_order_id}: {ex.side * ex.qty} @ {ex.price}"

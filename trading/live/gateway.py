@@ -16,28 +16,35 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as QueueUnreachable
 
 from mia_site.redis import redis_client
 from trading import services
 from trading.adapters.base import Feed
 from trading.engine.bars import BarBuilder, BarValidator, ClosedBar
-from trading.engine.calendar import to_ns
+from trading.engine.calendar import CmeCalendar, to_ns
 from trading.engine.ticks import NS_PER_S, Tick, TickValidator
 from trading.health import HEARTBEAT_KEY
 from trading.live.clock import FeedClock
 from trading.live.desk import Desk
 from trading.live.order_stream import CommandConsumer
-from trading.models import Bar, QuarantinedTick
+from trading.models import AuditLog, Bar, QuarantinedTick
 from trading.pnl import pnl_snapshot
 from trading.push import push
 
 log = logging.getLogger(__name__)
-HEARTBEAT_TTL_S = 15
+# Redis or the task queue unreachable: infrastructure, not a broker error. It never halts by itself;
+# the data goes stale (no new orders) and everything catches up when it is back.
+INFRASTRUCTURE = (redis.RedisError, QueueUnreachable, ConnectionError, TimeoutError)
+# How far back a gateway looks for stored bars whose trading cycle was never enqueued.
+CATCH_UP_WINDOW = timedelta(hours=1)
+# Open-market time without a bar (after a restart, or a feed outage) recorded as a gap in the data.
+GAP_RECORDED_S = 300.0
 
 
 @dataclass
@@ -84,6 +91,10 @@ class Gateway:
         self._next_push = 0.0
         self._next_beat = 0.0
         self._stopping = False
+        self._behind = True  # at start, and after a failed enqueue: catch up missed cycles first
+        self._calendar = CmeCalendar()
+        self._last_bar_end: datetime | None = None
+        self._stored_checked = False
 
     def stop(self) -> None:
         self._stopping = True
@@ -159,6 +170,7 @@ class Gateway:
 
     def _closed_bar(self, bar: ClosedBar) -> None:
         """Match (bar brokers), mark the book at the close, store the bar, enqueue its cycle after commit."""
+        self._check_gap(bar)
         if self.desk is not None:
             self._trade_safely(lambda: self._match_and_mark(bar))
         with transaction.atomic():
@@ -170,23 +182,67 @@ class Gateway:
         if self.on_bar is not None:
             self.on_bar(bar)
 
+    def _check_gap(self, bar: ClosedBar) -> None:
+        """A bar that starts well after the previous one ended while the market was open is a gap in the
+        data (a restart, a feed outage): recorded in the audit trail and alerted, never silently skipped.
+        The first bar after a start is checked against the newest stored bar."""
+        if not self._stored_checked:
+            self._stored_checked = True
+            last = Bar.objects.filter(symbol=self.symbol).order_by("-ts").first()
+            if last is not None:
+                self._last_bar_end = last.ts + timedelta(seconds=last.interval_s)
+        previous, self._last_bar_end = self._last_bar_end, bar.end
+        if previous is None or bar.ts <= previous:
+            return
+        missing = self._calendar.open_seconds(to_ns(previous), to_ns(bar.ts))
+        if missing < GAP_RECORDED_S:
+            return
+        reason = (f"no market data from {previous:%Y-%m-%d %H:%M} to {bar.ts:%Y-%m-%d %H:%M} UTC "
+                  f"({missing / 60:.0f} min of open market)")
+        log.warning("gap in the data: %s", reason)
+        AuditLog.objects.create(actor="gateway", action="feed.gap", reason=reason,
+                                after={"from": previous.isoformat(), "to": bar.ts.isoformat(),
+                                       "open_minutes": round(missing / 60, 1)})
+        if self.pushes:
+            push("alert", {"level": "warning", "message": f"gap in the data: {reason}"})
+
     def _match_and_mark(self, bar: ClosedBar) -> None:
         self.desk.on_bar(bar)
         self.desk.mark(bar)
 
     def _enqueue(self, row: Bar) -> None:
-        """If the broker queue is gone (shutdown), the bar stays stored; the next bar's cycle rebuilds the
-        engine from stored bars, so nothing is computed from missing data."""
+        """Enqueue the bar's cycle; if the queue is unreachable, the bar stays stored and its cycle is
+        enqueued with the next bar that can be, oldest first, so no bar goes without its exits and stop
+        management. (The worker records a cycle that runs late; it opens nothing on stale data.)"""
         try:
+            if self._behind:
+                self._catch_up(before=row.ts)
             self.enqueue(row)
         except Exception as exc:  # noqa: BLE001 - see docstring
-            log.warning("bar %s stored, but its trading cycle could not be enqueued: %s", row.pk, exc)
+            self._behind = True
+            log.warning("bar %s stored, but its trading cycle could not be enqueued (%s); it will be when the "
+                        "queue is back", row.pk, exc)
+            return
+        self._behind = False
+
+    def _catch_up(self, *, before) -> None:
+        missed = list(Bar.objects.filter(symbol=self.symbol, signal__isnull=True, ts__lt=before,
+                                         ts__gte=before - CATCH_UP_WINDOW).order_by("ts"))
+        for bar in missed:
+            self.enqueue(bar)
+        if missed:
+            log.warning("%d stored bar(s) had no trading cycle; enqueued in order (%s .. %s)", len(missed),
+                        missed[0].ts, missed[-1].ts)
 
     # -- broker ---------------------------------------------------------------------------------------
     def _trade_safely(self, step: Callable[[], object]) -> None:
-        """A broker-side error halts trading and alerts; market data keeps flowing (fail closed)."""
+        """A broker-side error halts trading and alerts; market data keeps flowing (fail closed). Redis or
+        the task queue unreachable is not a broker error: logged, never a halt by itself."""
         try:
             step()
+        except INFRASTRUCTURE as exc:
+            log.warning("gateway step hit an infrastructure error (%s: %s); no halt, it recovers by itself",
+                        type(exc).__name__, exc)
         except Exception as exc:  # noqa: BLE001 - see docstring
             log.exception("gateway broker step failed")
             try:
@@ -206,7 +262,7 @@ class Gateway:
         self._next_poll = now + 0.1
         try:
             self.commands.poll()
-        except redis.RedisError as exc:
+        except INFRASTRUCTURE as exc:
             log.warning("order stream unreachable (%s); commands come from the database sweep", exc)
         if now >= self._next_sweep:
             self._next_sweep = now + 2.0
@@ -294,7 +350,9 @@ class Gateway:
         client = redis_client()
         if client is not None:
             try:
-                client.set(HEARTBEAT_KEY, json.dumps(beat), ex=HEARTBEAT_TTL_S)
+                # No expiry: its age says whether the gateway is alive, and how long it has been gone
+                # (the monitor's feed- and broker-lost windows) once it is not.
+                client.set(HEARTBEAT_KEY, json.dumps(beat))
             except Exception:  # noqa: BLE001 - health reporting must not stop market data
                 log.warning("gateway heartbeat to Redis failed", exc_info=True)
         if self.pushes:

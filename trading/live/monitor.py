@@ -18,8 +18,9 @@ from trading import config, services
 from trading.engine.calendar import CmeCalendar, to_ns
 from trading.engine.risk import CatastropheMonitor, HaltReason
 from trading.engine.ticks import NS_PER_S
+from trading.health import gateway_beat
 from trading.live import account
-from trading.models import Order, TradingState
+from trading.models import Bar, Order, TradingState
 from trading.push import push
 
 log = logging.getLogger(__name__)
@@ -52,20 +53,31 @@ def check_account(*, at: datetime, last_price: float | None) -> list[str]:
     return reasons
 
 
-def check_connections(*, feed_age_s: float | None, gateway_alive: bool) -> list[str]:
-    """Feed or broker silent for more than the limit while the market is open: halt."""
+def check_connections(*, now: float | None = None) -> list[str]:
+    """Halt when the feed or the gateway (the broker's side) has been silent for ``feed_loss_seconds``
+    (5 minutes by default) of open-market time: a weekend or the daily break does not count, and a
+    restart inside the window (heartbeats stop for a few seconds) does not halt.
+
+    Last seen is the newer of the gateway's heartbeat (kept in Redis without expiry) and the newest
+    stored bar (the database: a flushed Redis does not make the gateway look lost). Never seen at all
+    (a fresh install) is not a halt: there is nothing to protect, and no entry goes out on stale data.
+    """
     global _calendar
     _calendar = _calendar or CmeCalendar()
-    now_ns = time.time_ns()
+    wall = time.time() if now is None else now
+    now_ns = int(wall * NS_PER_S)
     if not _calendar.is_open(now_ns):
         return []
-    limits = config.risk_config()
-    limit = limits.feed_loss_seconds
-    last_feed = None if feed_age_s is None else now_ns - int(feed_age_s * NS_PER_S)
-    last_broker = now_ns if gateway_alive else None
-    acct = account.account_state(at=datetime.fromtimestamp(now_ns / NS_PER_S).astimezone())
-    halts = CatastropheMonitor(limits).evaluate(acct, now=now_ns, last_feed_ns=last_feed, last_broker_ns=last_broker)
-    reasons = [str(h) for h in halts if str(h) in ("FEED_LOST", "BROKER_LOST")]
-    if reasons and (feed_age_s is None or feed_age_s > limit or not gateway_alive):
-        _halt(reasons)
+    beat = gateway_beat()
+    newest = Bar.objects.order_by("-ts").values_list("created_at", flat=True).first()
+    stored = newest.timestamp() if newest is not None else None
+    seen = max((t for t in (beat.get("at"), stored) if t), default=None)
+    fed = max((t for t in (beat.get("last_tick_wall"), stored) if t), default=None)
+    limit = config.risk_config().feed_loss_seconds
+    reasons = []
+    if fed is not None and _calendar.open_seconds(int(fed * NS_PER_S), now_ns) > limit:
+        reasons.append(str(HaltReason.FEED_LOST))
+    if seen is not None and _calendar.open_seconds(int(seen * NS_PER_S), now_ns) > limit:
+        reasons.append(str(HaltReason.BROKER_LOST))
+    _halt(reasons)
     return reasons

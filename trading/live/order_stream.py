@@ -88,11 +88,13 @@ class CommandConsumer:
     MAX_ATTEMPTS = 5
 
     def __init__(self, client: redis.Redis | None, handler: Callable[[Command], str | None], *,
-                 consumer: str = "gateway-1", on_poison: Callable[[Command | dict, str], None] | None = None) -> None:
+                 consumer: str = "gateway-1", on_poison: Callable[[Command | dict, str], None] | None = None,
+                 on_settled: Callable[[Command], None] | None = None) -> None:
         self.client = client
         self.handler = handler
         self.consumer = consumer
         self.on_poison = on_poison
+        self.on_settled = on_settled  # after commit, for every command but submits (the dashboard's queue)
         if client is not None:
             ensure_group(client)
         self._backlog = True
@@ -180,6 +182,8 @@ class CommandConsumer:
             return  # delivered again (stream redelivery, sweep): already carried out
         outcome = self.handler(command) or "done"
         OrderCommand.objects.filter(pk=command.command_id).update(acked_at=timezone.now(), outcome=outcome[:200])
+        if self.on_settled is not None and command.action != Action.SUBMIT:
+            transaction.on_commit(lambda: self.on_settled(command))
 
     def _settle(self, command: Command, outcome: str) -> None:
         if command.command_id is not None:

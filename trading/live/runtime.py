@@ -13,7 +13,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from mia_site.redis import redis_client
-from trading import config, services
+from trading import config, selectors, services
 from trading.adapters.base import Feed
 from trading.adapters.paper.broker import BARS, QUOTES, PaperBroker
 from trading.live.clock import FeedClock
@@ -46,7 +46,8 @@ def build_gateway(feed: Feed, *, speed: float, enqueue: Callable[[Bar], None] | 
                          matching=BARS if feed.kind == "bars" else QUOTES)
     desk = Desk(broker, symbol=settings.MIA_SYMBOL, now_ns=feed_clock.now_ns, on_fill=on_fill)
     problems = desk.restore_and_reconcile()
-    commands = CommandConsumer(redis_client(), desk.handle, on_poison=halt_on_poison)
+    commands = CommandConsumer(redis_client(), desk.handle, on_poison=halt_on_poison,
+                               on_settled=lambda _: push("state", services.state_message(selectors.trading_state())))
     gateway = Gateway(feed=feed, symbol=settings.MIA_SYMBOL, speed=speed, broker="paper",
                       band_pct=settings.MIA_TICK_BAND_PCT if band_pct is None else band_pct, desk=desk,
                       commands=commands, feed_clock=feed_clock, enqueue=enqueue, pushes=pushes)

@@ -25,11 +25,19 @@ class KillSwitchSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
+class PendingCommandSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    age_s = serializers.FloatField()
+
+
 class StateSerializer(serializers.Serializer):
     state = serializers.CharField()
     reason = serializers.CharField()
     changed_by = serializers.CharField()
     changed_at = serializers.DateTimeField(allow_null=True)
+    pending = PendingCommandSerializer(many=True, help_text="commands the gateway has not confirmed yet: "
+                                                            "a flatten listed here is queued, not done")
 
 
 class StatusView(APIView):

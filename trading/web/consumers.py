@@ -1,4 +1,4 @@
-"""The dashboard websocket: authenticated users only (origin checked by the ASGI router).
+"""The dashboard websocket: users with a role only (origin, scheme and port checked by the ASGI router).
 
 Each DESIGN §6 message type has its own handler, which relays the typed message as JSON.
 High-rate streams (ticks, P&L, health) are coalesced per client, latest wins, so one browser gets
@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from trading import roles
 from trading.push import DASHBOARD_GROUP
 
 UNAUTHENTICATED = 4401
+NO_ROLE = 4403
 # Minimum seconds between two messages of a coalesced type to one client (tick 4/s, pnl 2/s, health 1/s).
 COALESCE_S = {"tick": 0.25, "pnl": 0.5, "health": 1.0}
 
@@ -25,6 +28,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=UNAUTHENTICATED)
+            return
+        if await database_sync_to_async(roles.role_of)(user) is None:
+            await self.close(code=NO_ROLE)  # logged in, but never given a role: no data
             return
         self._last_sent: dict[str, float] = {}
         self._pending: dict[str, dict] = {}

@@ -53,8 +53,11 @@ class InstantField(forms.CharField):
             return None
         instant = parse_instant(raw)
         if instant is None:
+            # The value goes in as a parameter: messages are %-formatted later, so a "%" typed into the
+            # query string (``?since=%``) must never reach the format string itself (that was a 500).
             raise forms.ValidationError(
-                f"Not an ISO-8601 date or date-time: {raw!r} (e.g. 2025-03-04 or 2025-03-04T15:00:00Z).")
+                "Not an ISO-8601 date or date-time: %(value)s (e.g. 2025-03-04 or 2025-03-04T15:00:00Z).",
+                params={"value": repr(raw)})
         return instant
 
 

@@ -85,6 +85,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc).splitlines()[0]) from exc
         summary = result.summary(rejected_rows=window.rejected_rows)
+        summary["rejected"] = window.rejected  # the first 100 refused rows, {line, reason}
         summary["settings"] = settings.to_dict()
         summary["ml"] = choice.describe()
         if folds is not None:

@@ -58,14 +58,20 @@ class Command(BaseCommand):
     def _feed(self, opts: dict):
         if opts["feed"] == "sim":
             calendar = CmeCalendar()
+            last = Bar.objects.filter(symbol=settings.MIA_SYMBOL).order_by("-ts").first()
             start = to_ns(datetime.fromisoformat(opts["start"])) if opts["start"] else time.time_ns()
+            if last is not None and not opts["start"]:
+                # Resume after the newest stored bar: simulated time may run ahead of the wall clock
+                # (speed, a closed market skipped), and a clock restarted behind the stored bars would
+                # see every new bar refused as already stored.
+                start = max(start, to_ns(last.ts) + last.interval_s * NS_PER_S)
             start = calendar.next_open(start)
             if start > time.time_ns() + NS_PER_S:
-                self.stdout.write("market closed now: the simulated clock starts at the next session open")
+                self.stdout.write("simulated time runs ahead of the wall clock (market closed now, or resuming "
+                                  "after the newest stored bar)")
             # Continue from the last stored close so a restart does not jump the chart.
-            closes = Bar.objects.filter(symbol=settings.MIA_SYMBOL).order_by("-ts").values_list("close", flat=True)
-            last = closes.first()
-            return SimulatedFeed(start_ns=start, seed=opts["seed"], calendar=calendar, start_price=last or 4800.0)
+            return SimulatedFeed(start_ns=start, seed=opts["seed"], calendar=calendar,
+                                 start_price=last.close if last else 4800.0)
         if opts["feed"] == "replay":
             if not opts["data"] or not opts["data"].exists():
                 raise CommandError("--feed replay needs --data PATH to an existing file")

@@ -19,7 +19,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     bars = selectors.recent_bars(settings.MIA_SYMBOL, limit=240)
     beat = health.gateway_beat()
     context = {
-        "state": selectors.trading_state(),
+        **_state(),
         "bars": [b.as_message() for b in bars],
         "gateway": beat,
         "simulated": beat.get("simulated", settings.MIA_FEED == "sim"),
@@ -42,7 +42,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def state_partial(request: HttpRequest) -> HttpResponse:
-    return render(request, "trading/_state.html", {"state": selectors.trading_state()})
+    return render(request, "trading/_state.html", _state())
+
+
+def _state(**extra) -> dict:
+    row = selectors.trading_state()
+    return {"state": row, "pending": services.state_message(row)["pending"], **extra}
 
 
 @require_POST
@@ -55,9 +60,8 @@ def killswitch(request: HttpRequest) -> HttpResponse:
     try:
         services.kill_switch(action=action, actor=services.Actor.for_user(request.user), reason=reason)
     except services.PermissionDenied as exc:
-        return render(request, "trading/_state.html", {"state": selectors.trading_state(), "error": str(exc)},
-                      status=403)
-    return render(request, "trading/_state.html", {"state": selectors.trading_state()})
+        return render(request, "trading/_state.html", _state(error=str(exc)), status=403)
+    return render(request, "trading/_state.html", _state())
 
 
 @login_not_required
