@@ -19,8 +19,8 @@ setup: $(STAMP)
 	$(PY) manage.py ml_bootstrap
 
 run: setup
-	@echo "Starting MIA (redis, web, workers, beat, gateway). Ctrl-C stops everything."
-	$(VENV)/bin/honcho start -f Procfile
+	@echo "Starting MIA (redis, web, workers, beat, gateway). Ctrl-C stops everything, the gateway last."
+	$(PY) -m mia_site.supervisor Procfile
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

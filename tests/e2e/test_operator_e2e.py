@@ -42,7 +42,12 @@ def test_each_role_gets_exactly_its_kill_switch_powers(stack, page):
     _kill(page, "halt", "e2e halt")
     page.wait_for_selector("#trading-state[data-state=HALTED]")
     _kill(page, "flatten", "e2e flatten")
-    page.wait_for_selector("#trading-state:has-text('e2e flatten')")
+    # Already halted: the first reason stays on the state (why trading stopped); the flatten is audited
+    # and its command goes to the gateway.
+    page.wait_for_selector("#trading-state:has-text('e2e halt')")
+    assert "flatten" in stack.shell(
+        "from trading.models import AuditLog; print(AuditLog.objects.filter(reason='e2e flatten')"
+        ".values_list('action', flat=True).first())")
     page.screenshot(path=str(ARTIFACTS / "dashboard-operator-flattened.png"), full_page=True)
 
     _as(page, stack, "risk_admin")

@@ -24,6 +24,7 @@ def _run(command: str, path, tmp_path) -> tuple[dict, str]:
 REAL_FILES = ["es_1min_frontmonth_lean_DERIVED.csv", "es_5min_2024-12_2025-12_tradingview_DERIVED.csv"]
 
 
+@pytest.mark.timeout(1800)  # the live path at ~200 bars/s: the 70,616-bar file takes minutes
 @pytest.mark.parametrize("name", REAL_FILES)
 def test_replay_and_backtest_make_identical_trades(name, tmp_path):
     path = shared_data() / "es" / name

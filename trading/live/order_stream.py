@@ -25,6 +25,7 @@ from django.utils import timezone
 from mia_site.redis import redis_client
 from trading.live.commands import Action, Command, UnreadableCommand, decode, encode
 from trading.models import OrderCommand, OrderIntent
+from trading.push import push
 
 log = logging.getLogger(__name__)
 STREAM = "mia:orders"
@@ -135,6 +136,9 @@ class CommandConsumer:
             # old stream held.
             log.error("order stream group missing (%s); recreating it", exc)
             ensure_group(self.client)
+            push("alert", {"level": "warning", "message": "Redis lost the order stream (flushed or restarted "
+                                                          "without its data); recreated, commands come from the "
+                                                          "database outbox meanwhile"})
             self._backlog = True
             return []
         return replies[0][1] if replies else []

@@ -42,8 +42,11 @@ class Command(BaseCommand):
         if opts["broker"] != "paper":
             raise CommandError("--broker ibkr is not available yet; use --broker paper")
         feed = self._feed(opts)
-        gateway, problems = runtime.build_gateway(feed, speed=opts["speed"], enqueue=lambda bar: on_bar.delay(bar.pk),
-                                                  on_fill=lambda fill_id: on_fill.delay(fill_id))
+        # retry=False: with the queue unreachable a publish fails at once instead of blocking market data;
+        # the gateway enqueues the missed cycles, in order, when the queue is back.
+        gateway, problems = runtime.build_gateway(
+            feed, speed=opts["speed"], enqueue=lambda bar: on_bar.apply_async((bar.pk,), retry=False),
+            on_fill=lambda fill_id: on_fill.apply_async((fill_id,), retry=False))
         if problems:
             self.stderr.write("reconciliation mismatch, trading HALTED: " + "; ".join(problems))
         signal.signal(signal.SIGTERM, lambda *_: gateway.stop())
