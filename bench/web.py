@@ -99,6 +99,7 @@ def websocket() -> dict:
     var = Path(os.environ["MIA_VAR_DIR"])
     redis_port, web_port = free_port(), free_port()
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+    os.environ["MIA_PORT"] = str(web_port)  # the websocket origin allowed is http://127.0.0.1:<this port>
     redis_proc = subprocess.Popen([str(server_binary()), "--port", str(redis_port), "--bind", "127.0.0.1",
                                    "--save", "", "--appendonly", "no", "--dir", str(var)], stdout=subprocess.DEVNULL)
     _setup_django()

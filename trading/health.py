@@ -70,7 +70,9 @@ def _processes() -> dict[str, Any]:
 
 def _last_cycle_age() -> float | None:
     """Seconds since the newest trading cycle stored its Signal (wall time)."""
-    newest = Signal.objects.order_by("-created_at").values_list("created_at", flat=True).first()
+    # The newest row is the highest id (rows are only ever appended): the primary key's index, not a scan
+    # of every signal's created_at.
+    newest = Signal.objects.order_by("-id").values_list("created_at", flat=True).first()
     return round(time.time() - newest.timestamp(), 1) if newest else None
 
 

@@ -70,19 +70,21 @@ def support_resistance_levels(symbol: str, at: datetime | None = None) -> list[d
     today = trade_date(to_ns(at or last.ts))
     since = last.ts - timedelta(days=4)  # enough to reach the previous session over a weekend
     days: dict = {}
-    for bar in Bar.objects.filter(symbol=symbol, ts__gte=since).order_by("ts").only("ts", "high", "low", "close"):
-        days.setdefault(trade_date(to_ns(bar.ts)), []).append(bar)
+    # Tuples, not model instances: four days of minutes is ~6,000 rows on every dashboard load.
+    rows = Bar.objects.filter(symbol=symbol, ts__gte=since).order_by("ts").values_list("ts", "high", "low", "close")
+    for ts, high, low, close in rows:
+        days.setdefault(trade_date(to_ns(ts)), []).append((ts, high, low, close))
     levels = []
     previous = max((d for d in days if d < today), default=None)
     if previous is not None:
         bars = days[previous]
-        levels += [{"price": max(b.high for b in bars), "label": "prior high", "color": "#8a96a3"},
-                   {"price": min(b.low for b in bars), "label": "prior low", "color": "#8a96a3"},
-                   {"price": bars[-1].close, "label": "prior close", "color": "#6c7a89"}]
-    overnight = [b for b in days.get(today, []) if _before_cash_open(b.ts)]
+        levels += [{"price": max(b[1] for b in bars), "label": "prior high", "color": "#8a96a3"},
+                   {"price": min(b[2] for b in bars), "label": "prior low", "color": "#8a96a3"},
+                   {"price": bars[-1][3], "label": "prior close", "color": "#6c7a89"}]
+    overnight = [b for b in days.get(today, []) if _before_cash_open(b[0])]
     if overnight:
-        levels += [{"price": max(b.high for b in overnight), "label": "overnight high", "color": "#56ccf2"},
-                   {"price": min(b.low for b in overnight), "label": "overnight low", "color": "#56ccf2"}]
+        levels += [{"price": max(b[1] for b in overnight), "label": "overnight high", "color": "#56ccf2"},
+                   {"price": min(b[2] for b in overnight), "label": "overnight low", "color": "#56ccf2"}]
     return levels
 
 
