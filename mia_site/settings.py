@@ -228,7 +228,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+    # The IB clients log whole Trade objects (account id included) down to WARNING; MIA's adapter logs
+    # what happened with the account masked, so theirs are kept to errors.
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"},
+                "ib_insync": {"level": "ERROR"}, "ib_async": {"level": "ERROR"}},
 }
 
 # Redis-backed extras (state cache, gateway heartbeat). The database stays the source of truth.

@@ -104,11 +104,17 @@ def report(*, ping_workers: bool = True) -> dict[str, Any]:
             if beat:
                 data = json.loads(beat)
                 alive = time.time() - data["at"] < GATEWAY_ALIVE_S
-                gateway = {"ok": alive, "feed": data["feed"], "broker": data["broker"], "broker_ok": alive,
-                           "age_s": round(time.time() - data["at"], 1),
+                venue = data.get("broker_status") or {}
+                # A venue's own word (IB 1100, a dropped socket) makes the broker red at once.
+                broker_ok = alive and venue.get("connected", True)
+                gateway = {"ok": alive and broker_ok, "feed": data["feed"], "broker": data["broker"],
+                           "broker_ok": broker_ok, "age_s": round(time.time() - data["at"], 1),
                            "simulated": data["simulated"], "quarantined": data["quarantined"],
                            "last_price": data["last_price"]}
-                if data.get("last_tick_wall"):
+                if venue:
+                    gateway["venue"] = {k: venue.get(k) for k in ("connected", "mode", "account", "api", "error")}
+                    gateway["contract"] = (data.get("venue") or {}).get("contract")
+                if data.get("last_tick_wall") and data.get("feed_ok", True):
                     feed_age = round(time.time() - data["last_tick_wall"], 1)
         except Exception as exc:  # noqa: BLE001
             result["redis"] = {"ok": False, "error": type(exc).__name__}

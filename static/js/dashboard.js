@@ -158,10 +158,21 @@
     if (g.quarantined !== undefined) el("feed-quarantined").textContent = g.quarantined;
     if (g.bars !== undefined) el("feed-bars").textContent = g.bars;
     if (g.simulated !== undefined) el("sim-badge").hidden = !g.simulated;
+    if (g.broker_status && g.broker_status.mode) {  // a venue's account: PAPER or LIVE, masked
+      const badge = el("account-badge"), venue = g.venue || {};
+      badge.textContent = g.broker_status.mode.toUpperCase() + " · " + g.broker_status.account
+        + (venue.contract ? " · " + venue.contract : "");
+      badge.className = "badge " + (g.broker_status.mode === "live" ? "live" : "paper");
+      badge.hidden = false;
+      mark("h-broker", !!g.broker_status.connected, g.broker);
+    }
     if (g.at !== undefined) { mark("h-gateway", true); mark("h-broker", true, g.broker); }
     if (d.workers) mark("h-workers", d.workers.ok);
     if (d.redis) mark("h-redis", d.redis.ok);
-    if (d.gateway && d.gateway.ok !== undefined) { mark("h-gateway", d.gateway.ok); mark("h-broker", d.gateway.ok); }
+    if (d.gateway && d.gateway.ok !== undefined) {
+      mark("h-gateway", d.gateway.ok);
+      mark("h-broker", d.gateway.broker_ok !== undefined ? d.gateway.broker_ok : d.gateway.ok);
+    }
   }
 
   setInterval(() => {  // the feed age ticks up between messages, so staleness shows without a push

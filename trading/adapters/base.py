@@ -8,20 +8,53 @@ the desk and the tests see every venue the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from trading.engine.bars import ClosedBar
 from trading.engine.matching import Execution, WorkingOrder
 from trading.engine.ticks import Tick
 
-__all__ = ["Broker", "ClosedBar", "Execution", "Feed", "Tick", "WorkingOrder"]
+__all__ = ["Broker", "BrokerUnavailable", "ClosedBar", "Execution", "Feed", "History", "Idle", "Rejection", "Tick",
+           "WorkingOrder"]
+
+
+class BrokerUnavailable(ConnectionError):
+    """The venue cannot take orders right now (disconnected, IB 1100): the command is kept and retried
+    when it is back, never counted as a failure of the command itself."""
+
+
+@dataclass(frozen=True)
+class Idle:
+    """A live feed's "nothing new at ``now_ns``" (wall time): the gateway closes the minute's bar on time,
+    reads commands and the broker's reports even while the market is silent."""
+
+    now_ns: int
+
+
+@dataclass(frozen=True)
+class History:
+    """Closed bars from the venue's history (the engine's warm-up): stored, never traded on."""
+
+    bars: tuple[ClosedBar, ...]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """The venue refused an order (IB error 201 ...): the order is rejected with the venue's words."""
+
+    client_order_id: str
+    code: int
+    text: str
 
 
 @runtime_checkable
 class Feed(Protocol):
     """Market data, in time order: trade prints (``Tick``) or, for feeds that only have bars (a bar file,
     a venue's history), closed bars (``ClosedBar``). ``kind`` says which ("ticks" or "bars"), so the paper
-    broker knows whether it has quotes to match against. ``simulated`` marks data that is not a real market."""
+    broker knows whether it has quotes to match against. ``simulated`` marks data that is not a real market.
+    A live venue's feed also yields ``Idle`` and ``History`` events and has ``realtime = True`` (the
+    gateway never paces it)."""
 
     source: str
     simulated: bool

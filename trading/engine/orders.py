@@ -33,7 +33,8 @@ S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.NEW: frozenset({S.SUBMITTED, S.CANCELLED, S.REJECTED}),
     S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.CANCELLED, S.PARTIALLY_FILLED, S.FILLED}),
-    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED}),
+    # A venue that answers asynchronously (IB) may still refuse an order the adapter handed over.
+    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED}),
     S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED}),
     S.FILLED: frozenset(),
     S.CANCELLED: frozenset(),

@@ -63,7 +63,10 @@ class HeartbeatFeedTime:
         return to_ns(datetime.fromisoformat(stamp)) if stamp else None
 
     def age_s(self) -> float | None:
-        wall = gateway_beat().get("last_tick_wall")
+        beat = gateway_beat()
+        if beat.get("feed_ok") is False:
+            return None  # the venue says its data is down: stale now, not when the last print ages out
+        wall = beat.get("last_tick_wall")
         return time.time() - wall if wall else None
 
 

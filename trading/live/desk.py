@@ -59,6 +59,13 @@ def _price(intent: OrderIntent) -> float | None:
     return intent.stop_price if intent.order_type == OrderIntent.Type.STOP else intent.limit_price
 
 
+def _working(intent: OrderIntent, coid: str, qty: int | None = None) -> WorkingOrder:
+    oco = intent.bracket_id if intent.role in (Role.STOP, Role.TARGET) else ""
+    return WorkingOrder(client_order_id=coid, side=1 if intent.side == "BUY" else -1,
+                        qty=intent.qty if qty is None else qty, kind=KIND[intent.order_type], price=_price(intent),
+                        oco_group=oco)
+
+
 class Desk:
     def __init__(self, broker: Broker | PaperBroker, *, symbol: str = "ES",
                  now_ns: Callable[[], int] | None = None, on_fill: Callable[[int], None] | None = None) -> None:
@@ -106,14 +113,35 @@ class Desk:
         if intent.role == Role.ENTRY and intent.decided_at is not None \
                 and self.now_ns() - to_ns(intent.decided_at) > ENTRY_MAX_AGE_NS:
             return self._reject(order, "entry expired before reaching the broker")
+        if intent.role == Role.ENTRY and self.native_brackets:
+            return self._submit_native_bracket(order)
         move(order, Order.State.SUBMITTED)
-        oco = intent.bracket_id if intent.role in (Role.STOP, Role.TARGET) else ""
-        self.broker.submit(WorkingOrder(client_order_id=coid, side=1 if intent.side == "BUY" else -1, qty=intent.qty,
-                                        kind=KIND[intent.order_type], price=_price(intent), oco_group=oco))
-        order.broker_order_id = f"{self.broker.session}:{coid}"
+        self.broker.submit(_working(intent, coid))
+        self._accepted(order)
+        return order
+
+    def _accepted(self, order: Order) -> None:
+        order.broker_order_id = f"{self.broker.session}:{order.client_order_id}"
         order.save(update_fields=["broker_order_id", "updated_at"])
         move(order, Order.State.ACCEPTED)
         self._push(order)
+
+    @property
+    def native_brackets(self) -> bool:
+        return bool(getattr(self.broker, "native_brackets", False))
+
+    def _submit_native_bracket(self, order: Order) -> Order:
+        """The entry with its stop and target as one bracket at the broker (IB holds the stop from the
+        start). Their prices come from the last close and move to the fill price when the entry fills."""
+        intent = order.intent
+        children = [Order.objects.select_related("intent").get(client_order_id=coid)
+                    for coid in self._bracket_children(intent, price=self.book.last_price or 0.0)]
+        for row in (order, *children):
+            move(row, Order.State.SUBMITTED)
+        self.broker.submit_bracket(_working(intent, order.client_order_id),
+                                   [_working(c.intent, c.client_order_id) for c in children])
+        for row in (order, *children):
+            self._accepted(row)
         return order
 
     def _reject(self, order: Order, reason: str) -> Order:
@@ -123,7 +151,8 @@ class Desk:
 
     def _reduces(self, intent: OrderIntent) -> bool:
         """The exit closes (part of) what is actually held right now."""
-        held = self.book.qty
+        held = self.broker.position if getattr(self.broker, "reports_position", False) \
+            and intent.role == Role.FLATTEN else self.book.qty
         return held != 0 and (intent.side == "SELL") == (held > 0) and intent.qty <= abs(held)
 
     def cancel(self, coid: str, *, reason: str) -> bool:
@@ -154,14 +183,20 @@ class Desk:
         return count
 
     def flatten(self, *, reason: str) -> Order | None:
-        """Cancel every working order, then close the position at market."""
+        """Cancel every working order, then close the position at market (as the broker reports it,
+        when it does: IB's position is the one that counts)."""
         self.cancel_all(reason=reason)
-        if self.book.qty == 0:
+        if getattr(self.broker, "reports_position", False):
+            self.broker.cancel_instrument()
+            held = self.broker.position
+        else:
+            held = self.book.qty
+        if held == 0:
             return None
-        return self._closing_order(f"F{self.now_ns() // 1_000_000}", Role.FLATTEN, reason)
+        return self._closing_order(f"F{self.now_ns() // 1_000_000}", Role.FLATTEN, reason, held=held)
 
-    def _closing_order(self, coid: str, role: str, reason: str) -> Order | None:
-        held = self.book.qty
+    def _closing_order(self, coid: str, role: str, reason: str, *, held: int | None = None) -> Order | None:
+        held = self.book.qty if held is None else held
         entry = self._current_entry()
         intent = OrderIntent.objects.create(
             client_order_id=coid, bracket_id=entry.bracket_id if entry else coid, role=role, symbol=self.symbol,
@@ -184,6 +219,109 @@ class Desk:
                 break
             fill_ids += self._settle(executions, cancelled)
         return fill_ids
+
+    def poll(self) -> list[int]:
+        """A venue that reports on its own (IB): its executions, cancellations and rejections since the
+        last poll, and the reconciliation after each (re)connection. Paper brokers have nothing here."""
+        poll = getattr(self.broker, "poll", None)
+        if poll is None:
+            return []
+        if getattr(self.broker, "reconcile_due", False):
+            self.reconcile_with_broker()
+        executions, cancelled, rejections = poll()
+        for rejection in rejections:
+            self._rejected_by_venue(rejection)
+        fill_ids = self._settle(executions, cancelled)
+        problems = [*getattr(self.broker, "unclassified", []), *(
+            f"IB reported an execution MIA did not place: {text}" for text in getattr(self.broker, "foreign", []))]
+        if problems:
+            self.broker.unclassified.clear()
+            self.broker.foreign.clear()
+            self._halt("; ".join(problems))
+        return fill_ids
+
+    @transaction.atomic
+    def _rejected_by_venue(self, rejection) -> None:
+        order = Order.objects.select_for_update().select_related("intent").filter(
+            client_order_id=rejection.client_order_id).first()
+        if order is None or order.state not in Order.WORKING:
+            return
+        reason = f"rejected by the broker: {rejection.code} {rejection.text}"
+        move(order, Order.State.REJECTED, reason=reason)
+        self._push(order)
+        message = f"order {order.client_order_id} ({order.intent.role} {order.intent.side} {order.intent.qty}) {reason}"
+        log.error(message)
+        transaction.on_commit(lambda: push("alert", {"level": "error", "message": message[:300]}))
+        if order.intent.role == Role.ENTRY:
+            for child in Order.objects.select_for_update().filter(intent__bracket_id=order.intent.bracket_id,
+                                                                  intent__role__in=(Role.STOP, Role.TARGET),
+                                                                  state__in=Order.WORKING):
+                self.broker.cancel(child.client_order_id)
+                move(child, Order.State.CANCELLED, reason="its entry was rejected")
+        if order.intent.role == Role.STOP and self.book.qty != 0:
+            self._halt(f"the stop {order.client_order_id} was rejected: the position has no stop")
+
+    def _halt(self, reason: str) -> None:
+        log.error("halting: %s", reason)
+        services.set_trading_state(to=TradingState.State.HALTED, actor=SYSTEM, reason=reason[:500])
+        transaction.on_commit(lambda: push("alert", {"level": "error", "message": reason[:300]}))
+
+    def reconcile_with_broker(self) -> list[str]:
+        """After a (re)connection: the executions MIA missed are recorded once; orders sent but never
+        acknowledged are sent again (or rejected when they are entries too old to go); then IB's open
+        orders and position are compared with MIA's. An order IB holds that MIA does not know, a
+        position that differs, or a position without a working stop at the broker halts trading."""
+        snapshot = self.broker.snapshot()
+        fill_ids = self._settle(snapshot.executions, [])
+        present = {ref for ref, *_ in snapshot.open_orders}
+        resent = self._resend_unacknowledged(present)
+        problems = [f"IB reported an execution MIA did not place: {text}" for text in snapshot.foreign_executions]
+        working = {o.client_order_id: o for o in Order.objects.select_related("intent").filter(
+            state__in=Order.WORKING, intent__symbol=self.symbol).exclude(state=Order.State.NEW)}
+        for ref, perm_id, kind, qty in snapshot.open_orders:
+            if ref not in working:
+                problems.append(f"IB holds an order MIA does not know ({kind} {qty:g}, orderRef {ref or '-'}, "
+                                f"permId {perm_id})")
+        with transaction.atomic():
+            for coid, order in working.items():
+                if coid not in present and coid not in resent:
+                    move(order, Order.State.CANCELLED, reason="not at the broker after the reconnection")
+                    self._push(order)
+        if snapshot.position != self.book.qty:
+            problems.append(f"IB position {snapshot.position} != MIA's {self.book.qty}")
+        stops = [ref for ref, _, kind, _ in snapshot.open_orders if kind in ("STP", "STP LMT")
+                 and working.get(ref) is not None and working[ref].intent.role == Role.STOP]
+        if snapshot.position != 0 and not stops and not any(c.endswith("-S") for c in resent):
+            problems.append(f"position {snapshot.position} has no working stop at IB")
+        if problems:
+            self._halt("reconciliation with IB: " + "; ".join(problems))
+        log.info("reconciled with IB: position %d, %d open order(s), %d execution(s) recorded, %d resent",
+                 snapshot.position, len(snapshot.open_orders), len(fill_ids), len(resent))
+        return problems
+
+    def _resend_unacknowledged(self, present: set[str]) -> set[str]:
+        resent: set[str] = set()
+        for head, children in self.broker.unacknowledged(present):
+            with transaction.atomic():
+                order = Order.objects.select_for_update().select_related("intent").filter(client_order_id=head).first()
+                if order is None or order.state not in Order.WORKING:
+                    continue
+                intent = order.intent
+                if intent.role == Role.ENTRY and intent.decided_at is not None \
+                        and self.now_ns() - to_ns(intent.decided_at) > ENTRY_MAX_AGE_NS:
+                    move(order, Order.State.REJECTED, reason="never reached the broker; too old to send again")
+                    for child in Order.objects.filter(client_order_id__in=children, state__in=Order.WORKING):
+                        move(child, Order.State.CANCELLED, reason="its entry never reached the broker")
+                    continue
+                log.warning("order %s never reached IB before the link dropped; sending it again", head)
+                rows = [Order.objects.select_related("intent").get(client_order_id=c) for c in children]
+                if rows:
+                    self.broker.submit_bracket(_working(intent, head), [_working(r.intent, r.client_order_id)
+                                                                        for r in rows])
+                else:
+                    self.broker.submit(_working(intent, head, qty=intent.qty - order.filled_qty))
+                resent.update([head, *children])
+        return resent
 
     def mark(self, bar: ClosedBar) -> None:
         """Value the book at the bar's close (the risk checks read equity and drawdown there); written only
@@ -217,7 +355,12 @@ class Desk:
     def record_execution(self, ex: Execution) -> int | None:
         if Fill.objects.filter(exec_id=ex.exec_id).exists():
             return None
-        order = Order.objects.select_for_update().select_related("intent").get(client_order_id=ex.client_order_id)
+        order = Order.objects.select_for_update().select_related("intent").filter(
+            client_order_id=ex.client_order_id).first()
+        if order is None:
+            self._halt(f"the broker reported execution {ex.exec_id} ({ex.side * ex.qty} @ {ex.price}) of an order "
+                       f"MIA does not know ({ex.client_order_id})")
+            return None
         intent = order.intent
         if order.state not in Order.WORKING:
             # The fill happened at the broker whatever our books say: record it, then stop and shout.
@@ -235,7 +378,9 @@ class Desk:
         reason = EXIT_REASON.get(intent.role, intent.reason or "exit")
         closed = self.book.fill(side=ex.side, qty=ex.qty, price=ex.price, commission=ex.commission, ts_ns=ex.ts_ns,
                                 reason=reason)
-        if intent.role == Role.ENTRY and order.state == Order.State.FILLED:
+        if intent.role == Role.ENTRY and self.native_brackets:
+            self._follow_entry_fill(intent, order)
+        elif intent.role == Role.ENTRY and order.state == Order.State.FILLED:
             self._open_bracket(intent, ex)
         if closed is not None:
             self._record_trade(closed, intent)
@@ -278,25 +423,51 @@ class Desk:
 
     def _open_bracket(self, entry: OrderIntent, ex: Execution) -> None:
         """Stop and target for the filled entry, committed with the fill and working at once."""
-        side = 1 if entry.side == "BUY" else -1
-        policy = BracketPolicy(stop_atr_mult=entry.bracket.get("stop_atr_mult", BracketPolicy.stop_atr_mult),
-                               target_r=entry.bracket.get("target_r", BracketPolicy.target_r))
-        bracket = Bracket.open(side, entry.qty, ex.price, entry.atr or 1.0, policy)
-        entry.bracket = {**entry.bracket, "entry": ex.price, "stop": bracket.stop, "target": bracket.target,
-                         "risk": bracket.risk_points}
-        entry.save(update_fields=["bracket"])
-        exit_side = "SELL" if side > 0 else "BUY"
-        for role, kind, price in ((Role.STOP, OrderIntent.Type.STOP, bracket.stop),
+        for coid in self._bracket_children(entry, price=ex.price, decided_ns=ex.ts_ns):
+            self.submit(coid)
+
+    def _bracket_children(self, entry: OrderIntent, *, price: float, decided_ns: int | None = None) -> list[str]:
+        """Create the stop and target orders of ``entry``'s bracket around ``price``; returns their ids."""
+        bracket = self._geometry(entry, price)
+        exit_side = "SELL" if entry.side == "BUY" else "BUY"
+        coids = []
+        for role, kind, level in ((Role.STOP, OrderIntent.Type.STOP, bracket.stop),
                                   (Role.TARGET, OrderIntent.Type.LIMIT, bracket.target)):
             coid = f"{entry.client_order_id}-{role[0]}"
             intent = OrderIntent.objects.create(
                 client_order_id=coid, signal=entry.signal, bracket_id=entry.bracket_id, role=role,
                 symbol=entry.symbol, side=exit_side, qty=entry.qty, order_type=kind,
-                stop_price=price if kind == OrderIntent.Type.STOP else None,
-                limit_price=price if kind == OrderIntent.Type.LIMIT else None, sent_at=timezone.now(),
-                decided_at=from_ns(ex.ts_ns))
+                stop_price=level if kind == OrderIntent.Type.STOP else None,
+                limit_price=level if kind == OrderIntent.Type.LIMIT else None, sent_at=timezone.now(),
+                decided_at=from_ns(decided_ns if decided_ns is not None else self.now_ns()))
             Order.objects.create(intent=intent, client_order_id=coid)
-            self.submit(coid)
+            coids.append(coid)
+        return coids
+
+    @staticmethod
+    def _geometry(entry: OrderIntent, price: float) -> Bracket:
+        """The bracket around ``price`` by the policy stored with the entry, recorded on it."""
+        side = 1 if entry.side == "BUY" else -1
+        policy = BracketPolicy(stop_atr_mult=entry.bracket.get("stop_atr_mult", BracketPolicy.stop_atr_mult),
+                               target_r=entry.bracket.get("target_r", BracketPolicy.target_r))
+        bracket = Bracket.open(side, entry.qty, price, entry.atr or 1.0, policy)
+        entry.bracket = {**entry.bracket, "entry": price, "stop": bracket.stop, "target": bracket.target,
+                         "risk": bracket.risk_points}
+        entry.save(update_fields=["bracket"])
+        return bracket
+
+    def _follow_entry_fill(self, entry: OrderIntent, order: Order) -> None:
+        """A native bracket's entry (partly) filled: its stop and target move to the average fill price
+        and are resized to what has filled, at the broker and here."""
+        bracket = self._geometry(entry, order.avg_fill_price)
+        for role, level in ((Role.STOP, bracket.stop), (Role.TARGET, bracket.target)):
+            child = (Order.objects.select_related("intent").filter(
+                intent__bracket_id=entry.bracket_id, intent__role=role, state__in=Order.WORKING).first())
+            if child is None:
+                continue
+            self.broker.modify(child.client_order_id, level, qty=order.filled_qty)
+            field = "stop_price" if role == Role.STOP else "limit_price"
+            OrderIntent.objects.filter(pk=child.intent_id).update(**{field: level, "qty": order.filled_qty})
 
     @transaction.atomic
     def close_out(self, *, price: float, ts_ns: int, reason: str = "end_of_data") -> int | None:
@@ -312,9 +483,12 @@ class Desk:
     def restore_and_reconcile(self) -> list[str]:
         """Load working orders into the broker; halt on any mismatch between the book, the fills and the stop."""
         problems: list[str] = []
+        venue_holds_orders = getattr(self.broker, "reports_position", False)
         for order in Order.objects.select_related("intent").filter(state__in=Order.WORKING):
-            if order.state == Order.State.NEW:
-                continue  # not yet at the broker: its submit command (or the outbox sweep) brings it
+            if order.state == Order.State.NEW or venue_holds_orders:
+                # Not yet at the broker (its submit command or the outbox sweep brings it), or at a venue
+                # that keeps them across our restarts (IB: compared at the first connection instead).
+                continue
             intent = order.intent
             self.broker.submit(WorkingOrder(order.client_order_id, 1 if intent.side == "BUY" else -1,
                                             intent.qty - order.filled_qty, KIND[intent.order_type], _price(intent),
@@ -325,7 +499,8 @@ class Desk:
             problems.append(f"position {held} != net of fills {net}")
         if net != 0 and not Order.objects.filter(state__in=Order.WORKING, intent__role=Role.STOP).exists():
             problems.append(f"position {net} has no working stop")
-        self.broker.position = net
+        if not venue_holds_orders:
+            self.broker.position = net
         if problems:
             reason = "reconciliation mismatch: " + "; ".join(problems)
             services.set_trading_state(to=TradingState.State.HALTED, reason=reason, actor=SYSTEM)

@@ -25,7 +25,7 @@ from kombu.exceptions import OperationalError as QueueUnreachable
 
 from mia_site.redis import redis_client
 from trading import services
-from trading.adapters.base import Feed
+from trading.adapters.base import Feed, History, Idle
 from trading.engine.bars import BarBuilder, BarValidator, ClosedBar
 from trading.engine.calendar import CmeCalendar, to_ns
 from trading.engine.ticks import NS_PER_S, Tick, TickValidator
@@ -45,6 +45,10 @@ INFRASTRUCTURE = (redis.RedisError, QueueUnreachable, ConnectionError, TimeoutEr
 CATCH_UP_WINDOW = timedelta(hours=1)
 # Open-market time without a bar (after a restart, or a feed outage) recorded as a gap in the data.
 GAP_RECORDED_S = 300.0
+# Bars from a venue's history (the warm-up) are stored under "<feed>-history" and never get a cycle.
+HISTORY_SUFFIX = "-history"
+# A live bar closes this long after its minute ends: venues stamp prints to the second and deliver late.
+LIVE_BAR_GRACE_NS = 1_500_000_000
 
 
 @dataclass
@@ -102,14 +106,21 @@ class Gateway:
     def run(self, *, max_sim_seconds: float | None = None, max_ticks: int | None = None) -> GatewayStats:
         """Consume the feed until it ends, `stop()` is called, or a limit is reached."""
         start_ns: int | None = None
+        realtime = getattr(self.feed, "realtime", False)
         try:
             for event in self.feed.events():
+                if isinstance(event, (Idle, History)):
+                    self.step(event)
+                    if self._stopping:
+                        break
+                    continue
                 ts_ns = event.ts_ns if isinstance(event, Tick) else to_ns(event.ts)
                 if start_ns is None:
                     start_ns = ts_ns
                 if max_sim_seconds is not None and ts_ns - start_ns > max_sim_seconds * NS_PER_S:
                     break
-                self._pace(ts_ns)
+                if not realtime:
+                    self._pace(ts_ns)
                 if isinstance(event, Tick):
                     self.process(event)
                 else:
@@ -149,9 +160,49 @@ class Gateway:
         """Broker work on a valid tick: commands in, executions out, P&L marked to market."""
         self._poll_commands(now)
         self.desk.on_tick(tick)
+        self.desk.poll()
         if self.pushes and now >= self._next_pnl:
             self._next_pnl = now + 1.0
             push("pnl", pnl_snapshot(self.symbol, tick.price))
+
+    # -- a live venue's quiet moments and history ------------------------------------------------------
+    def step(self, event: Tick | ClosedBar | Idle | History) -> None:
+        """One event of a live feed, unpaced (``run`` does this for every event; tests drive it directly)."""
+        if isinstance(event, Idle):
+            self.idle(event.now_ns)
+        elif isinstance(event, History):
+            self.store_history(event.bars)
+        elif isinstance(event, Tick):
+            self.process(event)
+        else:
+            self.process_bar(event)
+
+    def idle(self, now_ns: int) -> None:
+        """Nothing new from a live feed: the minute's bar closes on time (a little grace for prints
+        stamped to the second), commands and the broker's reports are read, the heartbeat goes out."""
+        self._close_bar_on_time(now_ns - LIVE_BAR_GRACE_NS)
+        if self.desk is not None:
+            self._trade_safely(self._poll_now)
+            self._trade_safely(self.desk.poll)
+        if self.clock() >= self._next_beat:
+            self._flush_quarantine()
+            self._heartbeat()
+
+    @property
+    def history_source(self) -> str:
+        return f"{self.feed.source}{HISTORY_SUFFIX}"
+
+    def store_history(self, bars: tuple[ClosedBar, ...]) -> int:
+        """The venue's recent bars (the engine's warm-up): stored when valid and new, never traded on."""
+        stored = 0
+        for bar in bars:
+            if self.bar_validator.check(bar) is None and services.record_bar(bar=bar, source=self.history_source):
+                stored += 1
+        if bars:
+            self._last_bar_end = max(bar.end for bar in bars)
+            self._stored_checked = True
+        log.info("history: %d of %d bars stored (warm-up; no trading cycles)", stored, len(bars))
+        return stored
 
     # -- bars -----------------------------------------------------------------------------------------
     def process_bar(self, bar: ClosedBar) -> None:
@@ -227,7 +278,8 @@ class Gateway:
 
     def _catch_up(self, *, before) -> None:
         missed = list(Bar.objects.filter(symbol=self.symbol, signal__isnull=True, ts__lt=before,
-                                         ts__gte=before - CATCH_UP_WINDOW).order_by("ts"))
+                                         ts__gte=before - CATCH_UP_WINDOW)
+                      .exclude(source__endswith=HISTORY_SUFFIX).order_by("ts"))
         for bar in missed:
             self.enqueue(bar)
         if missed:
@@ -347,6 +399,15 @@ class Gateway:
                 "quarantined": stats.quarantined, "last_price": stats.last_price,
                 "last_tick_wall": stats.last_tick_wall,
                 "last_tick_ts": _iso(stats.last_tick_ns) if stats.last_tick_ns else None}
+        status = getattr(self.feed, "status", None)
+        if status is not None:
+            beat["venue"] = status()
+            # A venue that says its market data is down (IB 1100, a broken farm) makes the data stale
+            # at once, whatever the last print's age: no entry goes out on it.
+            beat["feed_ok"] = bool(beat["venue"].get("market_data", True))
+        broker_status = getattr(self.desk.broker if self.desk else None, "status", None)
+        if broker_status is not None:
+            beat["broker_status"] = broker_status()
         client = redis_client()
         if client is not None:
             try:

@@ -72,6 +72,10 @@ def check_connections(*, now: float | None = None) -> list[str]:
     newest = Bar.objects.order_by("-ts").values_list("created_at", flat=True).first()
     stored = newest.timestamp() if newest is not None else None
     seen = max((t for t in (beat.get("at"), stored) if t), default=None)
+    venue = beat.get("broker_status") or {}
+    if venue.get("connected") is False:
+        # The gateway is alive but its venue is not (IB 1100, socket down): lost since it last was.
+        seen = venue.get("last_connected") or venue.get("since") or seen
     fed = max((t for t in (beat.get("last_tick_wall"), stored) if t), default=None)
     limit = config.risk_config().feed_loss_seconds
     reasons = []

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mia_site.redis import redis_client
+from trading.adapters.base import BrokerUnavailable
 from trading.live.commands import Action, Command, UnreadableCommand, decode, encode
 from trading.models import OrderCommand, OrderIntent
 from trading.push import push
@@ -100,6 +101,7 @@ class CommandConsumer:
             ensure_group(client)
         self._backlog = True
         self._failures: dict[str, int] = {}
+        self._waiting: set[str] = set()  # commands waiting for the venue (logged once each)
 
     # -- the stream -----------------------------------------------------------------------------------
     def poll(self, *, block_ms: int | None = None, count: int = 50) -> int:
@@ -163,6 +165,13 @@ class CommandConsumer:
         try:
             with transaction.atomic():
                 self._run(command)
+        except BrokerUnavailable as exc:
+            # Not the command's fault: it stays pending, uncounted, until the venue is back.
+            self._backlog = True
+            if key not in self._waiting:
+                self._waiting.add(key)
+                log.warning("order command %s waits: %s", command, exc)
+            return False
         except Exception as exc:  # noqa: BLE001 - left pending and retried, up to MAX_ATTEMPTS
             self._backlog = True
             attempts = self._failures.get(key, 0) + 1
@@ -175,6 +184,7 @@ class CommandConsumer:
             self._poison(command, f"{type(exc).__name__}: {exc}")
             return True
         self._failures.pop(key, None)
+        self._waiting.discard(key)
         return True
 
     def _run(self, command: Command) -> None:

@@ -1,4 +1,4 @@
-"""Wiring of the gateway process: feed, paper broker, desk, command consumer, clock.
+"""Wiring of the gateway process: feed, broker (paper or a venue), desk, command consumer, clock.
 
 ``run_gateway`` (the live process) and ``replay`` (the live path at full speed) build the same thing
 here; they differ only in how a bar's trading cycle and a fill's follow-up are run (``enqueue``,
@@ -7,6 +7,7 @@ here; they differ only in how a bar's trading cycle and a fill's follow-up are r
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 
@@ -14,7 +15,7 @@ from django.conf import settings
 
 from mia_site.redis import redis_client
 from trading import config, selectors, services
-from trading.adapters.base import Feed
+from trading.adapters.base import Broker, Feed
 from trading.adapters.paper.broker import BARS, QUOTES, PaperBroker
 from trading.live.clock import FeedClock
 from trading.live.commands import Command
@@ -36,19 +37,25 @@ def halt_on_poison(command: Command | dict, error: str) -> None:
 
 def build_gateway(feed: Feed, *, speed: float, enqueue: Callable[[Bar], None] | None,
                   on_fill: Callable[[int], None] | None, pushes: bool = True,
-                  band_pct: float | None = None) -> tuple[Gateway, list[str]]:
-    """The gateway on the paper broker, restored from the database and reconciled before any command.
+                  band_pct: float | None = None, broker: Broker | None = None,
+                  broker_name: str = "paper") -> tuple[Gateway, list[str]]:
+    """The gateway on ``broker`` (the paper broker when None), restored from the database and
+    reconciled before any command; a venue that holds orders itself (IB) is reconciled again at
+    every connection.
 
     Returns it with the reconciliation problems (trading is already halted when there are any).
     """
     feed_clock = FeedClock()
-    broker = PaperBroker(fill_config=config.fill_config(), session=f"paper-{uuid.uuid4().hex[:8]}",
-                         matching=BARS if feed.kind == "bars" else QUOTES)
-    desk = Desk(broker, symbol=settings.MIA_SYMBOL, now_ns=feed_clock.now_ns, on_fill=on_fill)
+    if broker is None:
+        broker = PaperBroker(fill_config=config.fill_config(), session=f"paper-{uuid.uuid4().hex[:8]}",
+                             matching=BARS if feed.kind == "bars" else QUOTES)
+    # A live venue's orders are dated in wall time; a simulated or replayed feed's in feed time.
+    now_ns = time.time_ns if getattr(feed, "realtime", False) else feed_clock.now_ns
+    desk = Desk(broker, symbol=settings.MIA_SYMBOL, now_ns=now_ns, on_fill=on_fill)
     problems = desk.restore_and_reconcile()
     commands = CommandConsumer(redis_client(), desk.handle, on_poison=halt_on_poison,
                                on_settled=lambda _: push("state", services.state_message(selectors.trading_state())))
-    gateway = Gateway(feed=feed, symbol=settings.MIA_SYMBOL, speed=speed, broker="paper",
+    gateway = Gateway(feed=feed, symbol=settings.MIA_SYMBOL, speed=speed, broker=broker_name,
                       band_pct=settings.MIA_TICK_BAND_PCT if band_pct is None else band_pct, desk=desk,
                       commands=commands, feed_clock=feed_clock, enqueue=enqueue, pushes=pushes)
     return gateway, problems

@@ -1,8 +1,14 @@
-"""`manage.py run_gateway --feed sim|replay --broker paper`: the market-data process."""
+"""`manage.py run_gateway --feed sim|replay|ibkr --broker paper|ibkr`: the market-data and order process.
+
+``--feed ibkr`` streams the ES front month from IB Gateway/TWS (``MIA_IB_*``, see the README);
+``--broker ibkr`` trades it there and needs ``--feed ibkr`` (the orders go on the contract the feed
+resolved). The paper broker can trade on IB's quotes (``--feed ibkr --broker paper``).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from datetime import datetime
@@ -11,6 +17,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from trading.adapters.ibkr.broker import IbBroker
+from trading.adapters.ibkr.config import IbConfig, IbConfigError
+from trading.adapters.ibkr.connection import IbSession
+from trading.adapters.ibkr.feed import IbFeed
 from trading.adapters.replay.feed import ReplayFeed
 from trading.adapters.sim.feed import SimulatedFeed
 from trading.engine.calendar import CmeCalendar, to_ns
@@ -35,28 +45,56 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--start", default=None, help="simulated start time, ISO-8601 UTC (sim only)")
         parser.add_argument("--minutes", type=float, default=None, help="stop after this much feed time")
+        parser.add_argument("--ib-host", default=None, help="IB Gateway/TWS host (MIA_IB_HOST)")
+        parser.add_argument("--ib-port", type=int, default=None, help="its API port (MIA_IB_PORT, 4002)")
+        parser.add_argument("--ib-client-id", type=int, default=None, help="API client id (MIA_IB_CLIENT_ID, 1)")
 
     def handle(self, *args, **opts) -> None:
         if opts["speed"] <= 0:
             raise CommandError("--speed must be positive")
-        if opts["broker"] != "paper":
-            raise CommandError("--broker ibkr is not available yet; use --broker paper")
-        feed = self._feed(opts)
+        if opts["broker"] == "ibkr" and opts["feed"] != "ibkr":
+            raise CommandError("--broker ibkr trades the contract the IB feed resolves; use it with --feed ibkr")
+        session = self._ib_session(opts) if opts["feed"] == "ibkr" else None
+        feed = IbFeed(session, symbol=settings.MIA_SYMBOL) if session is not None else self._feed(opts)
+        broker = None
+        if opts["broker"] == "ibkr":
+            broker = IbBroker(session, lambda: feed.ib_contract)
         # retry=False: with the queue unreachable a publish fails at once instead of blocking market data;
         # the gateway enqueues the missed cycles, in order, when the queue is back.
         gateway, problems = runtime.build_gateway(
             feed, speed=opts["speed"], enqueue=lambda bar: on_bar.apply_async((bar.pk,), retry=False),
-            on_fill=lambda fill_id: on_fill.apply_async((fill_id,), retry=False))
+            on_fill=lambda fill_id: on_fill.apply_async((fill_id,), retry=False), broker=broker,
+            broker_name=opts["broker"])
         if problems:
             self.stderr.write("reconciliation mismatch, trading HALTED: " + "; ".join(problems))
-        signal.signal(signal.SIGTERM, lambda *_: gateway.stop())
+        def stop(*_: object) -> None:
+            gateway.stop()
+            if session is not None:
+                feed.stop()
+
+        signal.signal(signal.SIGTERM, stop)
         self.stdout.write(f"gateway: feed={feed.source} broker={opts['broker']} speed={opts['speed']}x")
+        stats = gateway.stats
         try:
             stats = gateway.run(max_sim_seconds=opts["minutes"] * 60 if opts["minutes"] else None)
         except KeyboardInterrupt:
             stats = gateway.stats
+        finally:
+            if session is not None:
+                session.disconnect()
         self.stdout.write(f"gateway stopped: {stats.ticks} ticks, {stats.bars} bars, "
                           f"{stats.quarantined} quarantined {stats.reasons}")
+
+    def _ib_session(self, opts: dict) -> IbSession:
+        try:
+            ib_config = IbConfig.from_env(os.environ, host=opts["ib_host"], port=opts["ib_port"],
+                                          client_id=opts["ib_client_id"])
+            if opts["broker"] == "ibkr":
+                ib_config.check_broker_account()
+        except IbConfigError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"IB: {ib_config!r}")
+        return IbSession(ib_config)
 
     def _feed(self, opts: dict):
         if opts["feed"] == "sim":

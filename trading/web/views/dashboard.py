@@ -14,6 +14,15 @@ from trading import health, selectors, services
 from trading.pnl import pnl_snapshot
 
 
+def _account(beat: dict) -> dict | None:
+    """The venue account the gateway trades (mode and masked id), when it trades at a venue."""
+    venue = beat.get("broker_status") or {}
+    if not venue.get("mode"):
+        return None
+    return {"mode": venue["mode"], "account": venue.get("account", ""),
+            "contract": (beat.get("venue") or {}).get("contract")}
+
+
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     bars = selectors.recent_bars(settings.MIA_SYMBOL, limit=240)
@@ -23,6 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "bars": [b.as_message() for b in bars],
         "gateway": beat,
         "simulated": beat.get("simulated", settings.MIA_FEED == "sim"),
+        "account": _account(beat),
         "quarantined": selectors.quarantined_count(),
         "audit": selectors.audit_trail(limit=10),
         "signals": selectors.recent_signals(limit=15),
