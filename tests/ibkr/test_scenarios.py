@@ -9,6 +9,7 @@ import pytest
 from tests.ibkr.conftest import FRONT, entry, halted, ready, state_of, submit
 from tests.ibkr.loopback import ServerOrder
 from trading.adapters.base import BrokerUnavailable, Idle
+from trading.adapters.ibkr.config import IbConfigError
 from trading.engine.ticks import NS_PER_S
 from trading.live.commands import Action, Command
 from trading.models import Bar, Fill, Order, Trade
@@ -23,6 +24,14 @@ def test_connects_and_resolves_the_front_month(venue, tws):
     assert tws.connected_clients == [7]
     assert [m[1] for m in tws.messages(9)], "the contract came from reqContractDetails"
     assert v.problems == [] and halted() is None
+
+
+def test_an_account_this_login_does_not_manage_is_refused(venue, tws):
+    tws.accounts = ("DU7654321",)
+    v = venue()
+    with pytest.raises(IbConfigError, match="does not manage account DU\\*\\*\\*567"):
+        v.pump(lambda: False, timeout=3)
+    assert not v.session.socket_up
 
 
 def test_client_id_in_use_tries_the_next(venue, tws):

@@ -124,6 +124,12 @@ class IbSession:
                 self._safe_disconnect()
                 self.client_id += 1
                 continue
+            if config.account:
+                try:  # the account must be one this IB login manages (a typo never trades another)
+                    config.check_broker_account(self.ib.managedAccounts())
+                except Exception:
+                    self._safe_disconnect()
+                    raise
             self._connected()
             return True
         return self._failed(f"client ids {config.client_id}..{self.client_id - 1} are all in use")
