@@ -170,8 +170,7 @@ class IbBroker:
         return count
 
     def on_tick(self, tick) -> tuple[list[Execution], list[str]]:
-        executions, cancelled, _ = self.poll()
-        return executions, cancelled
+        return [], []  # IB matches, not MIA: its reports come from poll(), which the desk reads
 
     def on_bar(self, bar) -> tuple[list[Execution], list[str]]:
         return [], []  # IB reports executions as they happen (poll), never from bars
