@@ -91,6 +91,8 @@ def test_rejected_order_is_marked_with_ibs_text(venue, tws):
     v = ready(venue)
     tws.reject_next = (201, "Order rejected - reason:Insufficient margin")
     submit(v, "E2")
+    tws.quote(FRONT, 4999.75, 5000.0)
+    tws.trade(FRONT, 5000.0, 1)  # a print in the same moment must not swallow the rejection
     v.pump(lambda: state_of("E2") == "REJECTED")
     assert "201 Order rejected - reason:Insufficient margin" in Order.objects.get(client_order_id="E2").reason
     assert halted() is None
