@@ -23,94 +23,12 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-SERVER_VERSION = 176
+from tests.ibkr import wire
+from tests.ibkr.wire import SERVER_VERSION, FutureSpec, Peer, ServerExecution, ServerOrder, frame, num
+
 ACCOUNT = "DU1234567"
-
-
-def frame(fields: list[object]) -> bytes:
-    body = "".join(f"{'' if f is None else f}\0" for f in fields).encode()
-    return struct.pack(">I", len(body)) + body
-
-
-def _num(value: float) -> str:
-    return repr(float(value)) if value is not None else ""
-
-
-@dataclass
-class FutureSpec:
-    con_id: int
-    local_symbol: str
-    last_trade: str  # YYYYMMDD
-    real_expiration: str = ""
-    symbol: str = "ES"
-    sec_type: str = "FUT"
-    exchange: str = "CME"
-    currency: str = "USD"
-    multiplier: str = "50"
-    trading_class: str = "ES"
-    time_zone: str = "US/Central"
-    trading_hours: str = ""
-    liquid_hours: str = ""
-    strike: float = 0.0
-    right: str = ""
-
-    def fields11(self) -> list[object]:
-        """conId .. tradingClass as in openOrder, execDetails and position."""
-        return [self.con_id, self.symbol, self.sec_type, self.last_trade, _num(self.strike), self.right,
-                self.multiplier, self.exchange, self.currency, self.local_symbol, self.trading_class]
-
-
-@dataclass
-class ServerOrder:
-    order_id: int
-    client_id: int
-    perm_id: int
-    con_id: int
-    action: str
-    qty: float
-    order_type: str
-    lmt: float | None
-    aux: float | None
-    oca: str
-    account: str
-    order_ref: str
-    transmit: bool
-    parent_id: int
-    status: str = "PreSubmitted"
-    filled: float = 0.0
-    avg_price: float = 0.0
-
-    @property
-    def done(self) -> bool:
-        return self.status in ("Filled", "Cancelled", "Inactive")
-
-    @property
-    def remaining(self) -> float:
-        return self.qty - self.filled
-
-
-@dataclass
-class ServerExecution:
-    exec_id: str
-    order: ServerOrder
-    shares: float
-    price: float
-    when: datetime
-    commission: float
-    cum_qty: float
-    avg_price: float
-
-
-@dataclass
-class Peer:
-    writer: asyncio.StreamWriter
-    client_id: int | None = None
-    version: int = SERVER_VERSION
-    tick_reqs: dict[int, tuple[int, str]] = field(default_factory=dict)  # reqId -> (conId, type)
-    mkt_reqs: dict[int, int] = field(default_factory=dict)  # reqId -> conId
 
 
 class LoopbackTws:
@@ -208,13 +126,13 @@ class LoopbackTws:
     def trade(self, con_id: int, price: float, size: float, *, when: int | None = None) -> None:
         """A trade print to every tick-by-tick AllLast subscriber of ``con_id``."""
         stamp = int(time.time()) if when is None else when
-        self.call(lambda: self._ticks(con_id, "AllLast", [99, None, 1, stamp, _num(price), _num(size), 0, "CME", ""]))
+        self.call(lambda: self._ticks(con_id, "AllLast", [99, None, 1, stamp, num(price), num(size), 0, "CME", ""]))
 
     def quote(self, con_id: int, bid: float, ask: float, bid_size: float = 10, ask_size: float = 10, *,
               when: int | None = None) -> None:
         stamp = int(time.time()) if when is None else when
-        self.call(lambda: self._ticks(con_id, "BidAsk", [99, None, 3, stamp, _num(bid), _num(ask), _num(bid_size),
-                                                         _num(ask_size), 0]))
+        self.call(lambda: self._ticks(con_id, "BidAsk", [99, None, 3, stamp, num(bid), num(ask), num(bid_size),
+                                                         num(ask_size), 0]))
 
     def fill(self, order_ref: str, price: float, qty: float | None = None) -> None:
         """Fill (part of) the live order whose orderRef is ``order_ref``."""
@@ -296,7 +214,7 @@ class LoopbackTws:
         elif msg == 61:  # reqPositions
             for con_id, (qty, cost) in self.positions.items():
                 spec = self._spec(con_id)
-                self._send(peer, [61, 3, self.accounts[0], *spec.fields11(), _num(qty), _num(cost)])
+                self._send(peer, [61, 3, self.accounts[0], *spec.fields11(), num(qty), num(cost)])
             self._send(peer, [62, 1])
         elif msg in (5, 16):  # reqOpenOrders, reqAllOpenOrders
             for order in self.orders.values():
@@ -355,7 +273,7 @@ class LoopbackTws:
             if (con_id and spec.con_id == con_id) or (not con_id and spec.symbol == symbol
                                                       and spec.sec_type == sec_type):
                 self._send(peer, [
-                    10, req_id, spec.symbol, spec.sec_type, spec.last_trade, _num(spec.strike), spec.right,
+                    10, req_id, spec.symbol, spec.sec_type, spec.last_trade, num(spec.strike), spec.right,
                     spec.exchange, spec.currency, spec.local_symbol, spec.symbol, spec.trading_class, spec.con_id,
                     "0.25", spec.multiplier, "LMT,MKT,STP", spec.exchange, 1, 0, "E-mini S&P 500", "",
                     spec.last_trade[:6], "", "", "", spec.time_zone, spec.trading_hours, spec.liquid_hours,
@@ -368,7 +286,7 @@ class LoopbackTws:
         end = bars[-1][0] if bars else 0
         out: list[object] = [17, req_id, start, end, len(bars)]
         for stamp, o, h, lo, c, v in bars:
-            out += [stamp, _num(o), _num(h), _num(lo), _num(c), _num(v), _num((h + lo) / 2), 10]
+            out += [stamp, num(o), num(h), num(lo), num(c), num(v), num((h + lo) / 2), 10]
         self._send(peer, out)
 
     def _ticks(self, con_id: int, kind: str, fields: list[object]) -> None:
@@ -382,8 +300,8 @@ class LoopbackTws:
         if sec_type == "IND":
             spot = self.spot.get(symbol)
             if spot is not None:
-                self._send(peer, [1, 6, req_id, 4, _num(spot), 0, 0])  # last
-                self._send(peer, [1, 6, req_id, 9, _num(spot), 0, 0])  # close
+                self._send(peer, [1, 6, req_id, 4, num(spot), 0, 0])  # last
+                self._send(peer, [1, 6, req_id, 9, num(spot), 0, 0])  # close
             return
         if sec_type == "OPT":
             key = (c[3], float(c[4] or 0), c[5])
@@ -392,16 +310,16 @@ class LoopbackTws:
                 return
             oi, iv, delta, gamma = quote
             oi_tick = 27 if c[5].startswith("C") else 28
-            self._send(peer, [2, 6, req_id, oi_tick, _num(oi)])
+            self._send(peer, [2, 6, req_id, oi_tick, num(oi)])
             und = self.spot.get(c[1].replace("W", ""), 0.0)
-            self._send(peer, [21, req_id, 13, 0, _num(iv), _num(delta), _num(1.0), _num(0.0), _num(gamma),
-                              _num(0.1), _num(-0.1), _num(und)])
+            self._send(peer, [21, req_id, 13, 0, num(iv), num(delta), num(1.0), num(0.0), num(gamma),
+                              num(0.1), num(-0.1), num(und)])
 
     def _option_params(self, peer: Peer, req_id: int, con_id: int) -> None:
         expiries, strikes = self.option_params.get(con_id, ([], []))
         if expiries:
             self._send(peer, [75, req_id, "SMART", con_id, "SPX", "100", len(expiries), *expiries,
-                              len(strikes), *[_num(s) for s in strikes]])
+                              len(strikes), *[num(s) for s in strikes]])
         self._send(peer, [76, req_id])
 
     # -- orders ---------------------------------------------------------------------------------------
@@ -515,38 +433,17 @@ class LoopbackTws:
                               and not o.done]:
                     self._set_status(other, "Cancelled")
 
-    # -- message layouts (server version 176) ---------------------------------------------------------
+    # -- message layouts: tests/ibkr/wire.py ------------------------------------------------------------
     def _open_order(self, o: ServerOrder) -> list[object]:
-        spec = self._spec(o.con_id)
-        return [
-            5, o.order_id, *spec.fields11(), o.action, _num(o.qty), o.order_type,
-            _num(o.lmt) if o.lmt is not None else "", _num(o.aux) if o.aux is not None else "", "DAY", o.oca,
-            o.account, "O", 0, o.order_ref, o.client_id, o.perm_id, 0, 0, "0", "", "", "", "", "", "", "", "", "",
-            "", "", 0, "", -1, 0, "", "", "", "", "", 0, 0, 0, 0, "", 0, 0, 0, 0, o.parent_id, 0, "", 0, "", "",
-            # continuousUpdate .. comboLegsDescrip, legs, order legs, params
-            0, 0, "", "", "", "", "", 0, 0, 0,
-            # scale, hedge, opt-out .. dnc, algo
-            "", "", "", "", 0, "", "", 0, 0, "",
-            # solicited, whatIf, status, margins x9, commissions x3, currency, warning, randomize x2
-            0, 0, o.status, "", "", "", "", "", "", "", "", "", "", "", "", "", "", 0, 0,
-            0,  # conditions
-            "", "", "", "", "", "", "", "", "", "", "", "", 0, 0, "", 0,  # adjusted .. usePriceMgmtAlgo
-            "", 0, 0,  # duration, postToAts, autoCancelParent
-            "", "", 0, "", "",  # minTradeQty .. midOffsetAtHalf
-        ]
+        return wire.open_order(o, self._spec(o.con_id))
 
     @staticmethod
     def _status(o: ServerOrder) -> list[object]:
-        return [3, o.order_id, o.status, _num(o.filled), _num(o.remaining), _num(o.avg_price), o.perm_id,
-                o.parent_id, _num(o.avg_price), o.client_id, "", ""]
+        return wire.status(o)
 
     def _exec_details(self, req_id: int, ex: ServerExecution) -> list[object]:
-        o = ex.order
-        spec = self._spec(o.con_id)
-        return [11, req_id, o.order_id, *spec.fields11(), ex.exec_id, ex.when.strftime("%Y%m%d %H:%M:%S UTC"),
-                o.account, "CME", "BOT" if o.action == "BUY" else "SLD", _num(ex.shares), _num(ex.price), o.perm_id,
-                o.client_id, 0, _num(ex.cum_qty), _num(ex.avg_price), o.order_ref, "", "", "", 1]
+        return wire.exec_details(req_id, ex, self._spec(ex.order.con_id))
 
     @staticmethod
     def _commission(ex: ServerExecution) -> list[object]:
-        return [59, 1, ex.exec_id, _num(ex.commission), "USD", "", "", ""]
+        return wire.commission(ex)

@@ -27,43 +27,18 @@ from trading.adapters.paper.broker import PaperBroker
 from trading.engine.bars import ClosedBar
 from trading.engine.book import Book, ClosedTrade
 from trading.engine.calendar import from_ns, to_ns
-from trading.engine.fills import LIMIT, MARKET, STOP
 from trading.engine.matching import Execution, WorkingOrder
-from trading.engine.orders import TRANSITIONS, Bracket, BracketPolicy, InvalidTransition, OrderStatus
-from trading.live import account
+from trading.engine.orders import Bracket, BracketPolicy
+from trading.live import account, venue_sync
 from trading.live.commands import Action, Command
+from trading.live.order_rows import ENTRY_MAX_AGE_NS, KIND, Role, move, price_of, working_order
 from trading.models import Fill, Order, OrderIntent, Trade, TradingState
 from trading.push import push
 
 log = logging.getLogger(__name__)
-KIND = {OrderIntent.Type.MARKET: MARKET, OrderIntent.Type.LIMIT: LIMIT, OrderIntent.Type.STOP: STOP}
-Role = OrderIntent.Role
 EXIT_REASON = {Role.STOP: "stop", Role.TARGET: "target", Role.FLATTEN: "flatten"}
 RISK_REDUCING = {Role.STOP, Role.TARGET, Role.EXIT, Role.FLATTEN}
-# An entry decided on a bar is only good for that moment; a late one (backlog, redelivery) is refused.
-ENTRY_MAX_AGE_NS = 90 * 1_000_000_000
 SYSTEM = services.Actor(name="gateway", is_system=True)
-
-
-def move(order: Order, to: str, *, reason: str = "") -> None:
-    """Apply the engine's order state machine to a stored order (an invalid move raises)."""
-    if OrderStatus(to) not in TRANSITIONS[OrderStatus(order.state)]:
-        raise InvalidTransition(f"{order.client_order_id}: {order.state} -> {to}")
-    order.state = to
-    if reason:
-        order.reason = reason[:200]
-    order.save(update_fields=["state", "reason", "updated_at"])
-
-
-def _price(intent: OrderIntent) -> float | None:
-    return intent.stop_price if intent.order_type == OrderIntent.Type.STOP else intent.limit_price
-
-
-def _working(intent: OrderIntent, coid: str, qty: int | None = None) -> WorkingOrder:
-    oco = intent.bracket_id if intent.role in (Role.STOP, Role.TARGET) else ""
-    return WorkingOrder(client_order_id=coid, side=1 if intent.side == "BUY" else -1,
-                        qty=intent.qty if qty is None else qty, kind=KIND[intent.order_type], price=_price(intent),
-                        oco_group=oco)
 
 
 class Desk:
@@ -116,7 +91,7 @@ class Desk:
         if intent.role == Role.ENTRY and self.native_brackets:
             return self._submit_native_bracket(order)
         move(order, Order.State.SUBMITTED)
-        self.broker.submit(_working(intent, coid))
+        self.broker.submit(working_order(intent, coid))
         self._accepted(order)
         return order
 
@@ -138,8 +113,8 @@ class Desk:
                     for coid in self._bracket_children(intent, price=self.book.last_price or 0.0)]
         for row in (order, *children):
             move(row, Order.State.SUBMITTED)
-        self.broker.submit_bracket(_working(intent, order.client_order_id),
-                                   [_working(c.intent, c.client_order_id) for c in children])
+        self.broker.submit_bracket(working_order(intent, order.client_order_id),
+                                   [working_order(c.intent, c.client_order_id) for c in children])
         for row in (order, *children):
             self._accepted(row)
         return order
@@ -267,61 +242,8 @@ class Desk:
         transaction.on_commit(lambda: push("alert", {"level": "error", "message": reason[:300]}))
 
     def reconcile_with_broker(self) -> list[str]:
-        """After a (re)connection: the executions MIA missed are recorded once; orders sent but never
-        acknowledged are sent again (or rejected when they are entries too old to go); then IB's open
-        orders and position are compared with MIA's. An order IB holds that MIA does not know, a
-        position that differs, or a position without a working stop at the broker halts trading."""
-        snapshot = self.broker.snapshot()
-        fill_ids = self._settle(snapshot.executions, [])
-        present = {ref for ref, *_ in snapshot.open_orders}
-        resent = self._resend_unacknowledged(present)
-        problems = [f"IB reported an execution MIA did not place: {text}" for text in snapshot.foreign_executions]
-        working = {o.client_order_id: o for o in Order.objects.select_related("intent").filter(
-            state__in=Order.WORKING, intent__symbol=self.symbol).exclude(state=Order.State.NEW)}
-        for ref, perm_id, kind, qty in snapshot.open_orders:
-            if ref not in working:
-                problems.append(f"IB holds an order MIA does not know ({kind} {qty:g}, orderRef {ref or '-'}, "
-                                f"permId {perm_id})")
-        with transaction.atomic():
-            for coid, order in working.items():
-                if coid not in present and coid not in resent:
-                    move(order, Order.State.CANCELLED, reason="not at the broker after the reconnection")
-                    self._push(order)
-        if snapshot.position != self.book.qty:
-            problems.append(f"IB position {snapshot.position} != MIA's {self.book.qty}")
-        stops = [ref for ref, _, kind, _ in snapshot.open_orders if kind in ("STP", "STP LMT")
-                 and working.get(ref) is not None and working[ref].intent.role == Role.STOP]
-        if snapshot.position != 0 and not stops and not any(c.endswith("-S") for c in resent):
-            problems.append(f"position {snapshot.position} has no working stop at IB")
-        if problems:
-            self._halt("reconciliation with IB: " + "; ".join(problems))
-        log.info("reconciled with IB: position %d, %d open order(s), %d execution(s) recorded, %d resent",
-                 snapshot.position, len(snapshot.open_orders), len(fill_ids), len(resent))
-        return problems
-
-    def _resend_unacknowledged(self, present: set[str]) -> set[str]:
-        resent: set[str] = set()
-        for head, children in self.broker.unacknowledged(present):
-            with transaction.atomic():
-                order = Order.objects.select_for_update().select_related("intent").filter(client_order_id=head).first()
-                if order is None or order.state not in Order.WORKING:
-                    continue
-                intent = order.intent
-                if intent.role == Role.ENTRY and intent.decided_at is not None \
-                        and self.now_ns() - to_ns(intent.decided_at) > ENTRY_MAX_AGE_NS:
-                    move(order, Order.State.REJECTED, reason="never reached the broker; too old to send again")
-                    for child in Order.objects.filter(client_order_id__in=children, state__in=Order.WORKING):
-                        move(child, Order.State.CANCELLED, reason="its entry never reached the broker")
-                    continue
-                log.warning("order %s never reached IB before the link dropped; sending it again", head)
-                rows = [Order.objects.select_related("intent").get(client_order_id=c) for c in children]
-                if rows:
-                    self.broker.submit_bracket(_working(intent, head), [_working(r.intent, r.client_order_id)
-                                                                        for r in rows])
-                else:
-                    self.broker.submit(_working(intent, head, qty=intent.qty - order.filled_qty))
-                resent.update([head, *children])
-        return resent
+        """After a (re)connection to a venue that holds orders itself (IB): see ``venue_sync``."""
+        return venue_sync.reconcile(self)
 
     def mark(self, bar: ClosedBar) -> None:
         """Value the book at the bar's close (the risk checks read equity and drawdown there); written only
@@ -400,10 +322,8 @@ class Desk:
             log.warning("fill %s recorded, but its follow-up could not be queued: %s", fill_id, exc)
 
     def _unexpected_fill(self, order: Order, ex: Execution) -> None:
-        reason = f"unexpected fill on {order.state} order {order.client_order_id}: {ex.side * ex.qty} @ {ex.price}"
-        log.error(reason)
-        services.set_trading_state(to=TradingState.State.HALTED, actor=SYSTEM, reason=reason[:500])
-        transaction.on_commit(lambda: push("alert", {"level": "error", "message": reason}))
+        # The fill happened at the broker whatever our books say: it is recorded, and trading stops.
+        self._halt(f"unexpected fill on {order.state} order {order.client_order_id}: {ex.side * ex.qty} @ {ex.price}")
 
     def _record_trade(self, closed: ClosedTrade, intent: OrderIntent) -> Trade:
         entry = OrderIntent.objects.filter(bracket_id=intent.bracket_id, role=Role.ENTRY).first()
@@ -491,7 +411,7 @@ class Desk:
                 continue
             intent = order.intent
             self.broker.submit(WorkingOrder(order.client_order_id, 1 if intent.side == "BUY" else -1,
-                                            intent.qty - order.filled_qty, KIND[intent.order_type], _price(intent),
+                                            intent.qty - order.filled_qty, KIND[intent.order_type], price_of(intent),
                                             intent.bracket_id if intent.role in (Role.STOP, Role.TARGET) else ""))
         held = self.book.qty
         net = sum(f.qty if f.side == "BUY" else -f.qty for f in Fill.objects.filter(order__intent__symbol=self.symbol))
